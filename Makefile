@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: MIT
+# ticketd - one top-level Makefile.  Each flavour (default, asan, fuzz)
+# builds into its own directory under build/ so objects never mix.
+#
+#   make            build everything (build/)
+#   make test       build and run every test; last line "N passed, N failed"
+#   make asan       the same tests under ASan + UBSan (build/asan/)
+#   make valgrind   the unit tests under valgrind
+#   make fuzz       run the libFuzzer targets (FUZZ_SECONDS each)
+#   make bench      print parser/store throughput figures
+#   make demo       the whole job on local servers (see README)
+#   make lint format check-format clean deps
+
+PREFIX  ?= /usr/local
+B       ?= build
+CC      ?= cc
+PKGS     = libcurl sqlite3 libpcre2-8 libsystemd gnutls
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    = -Wall -Wextra -Werror -Wpedantic -Wshadow -Wcast-qual -Wformat=2 \
+	  -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla \
+	  -Wwrite-strings -Wundef -Wimplicit-fallthrough
+HARDEN  = -fstack-protector-strong -fPIE
+OPT     ?= -O2 -D_FORTIFY_SOURCE=2
+CFLAGS  ?=
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g $(OPT) \
+	   $(WARN) $(HARDEN) -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS += -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
+LDLIBS  += -letpan $(PKG_LIBS)
+
+COMMON_SRCS = \
+	common/buf.c \
+	common/strlist.c \
+	common/utf8.c
+
+PARSER_SRCS = \
+	parser/charset.c \
+	parser/rfc2047.c \
+	parser/rfc2231.c \
+	parser/subject.c \
+	parser/rules.c \
+	parser/html.c \
+	parser/mime.c \
+	parser/parser.c
+
+STORE_SRCS = \
+	store/store.c
+
+DAEMON_SRCS = \
+	daemon/config.c \
+	daemon/glue.c \
+	daemon/json.c \
+	daemon/log.c
+
+TICKETCTL_SRCS = \
+	daemon/ticketctl.c \
+	daemon/ctl_parse.c
+
+TICKETD_SRCS = \
+	daemon/ticketd.c
+
+objs = $(patsubst %.c,$(B)/%.o,$(1))
+
+LIBCOMMON = $(B)/libcommon.a
+LIBPARSER = $(B)/libparser.a
+LIBSTORE  = $(B)/libstore.a
+LIBDAEMON = $(B)/libdaemon.a
+LIBS_ALL  = $(LIBDAEMON) $(LIBSTORE) $(LIBPARSER) $(LIBCOMMON)
+
+PROGS = $(B)/ticketctl $(B)/ticketd
+
+TEST_PARSER_SRCS = $(sort $(wildcard tests/parser/test_*.c))
+TEST_STORE_SRCS  = $(sort $(wildcard tests/store/test_*.c))
+TEST_DAEMON_SRCS = $(sort $(wildcard tests/daemon/test_*.c))
+TEST_PROGS = $(patsubst %.c,$(B)/%,$(TEST_PARSER_SRCS) $(TEST_STORE_SRCS) \
+	     $(TEST_DAEMON_SRCS)) $(B)/tests/fuzz/replay_parser
+BENCH_PROGS = $(B)/bench/bench_parser
+
+.PHONY: all test unit asan valgrind fuzz bench demo lint format \
+	check-format clean deps install uninstall
+.DELETE_ON_ERROR:
+
+all: $(PROGS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCOMMON): $(call objs,$(COMMON_SRCS))
+	$(AR) rcs $@ $^
+$(LIBPARSER): $(call objs,$(PARSER_SRCS))
+	$(AR) rcs $@ $^
+$(LIBSTORE): $(call objs,$(STORE_SRCS))
+	$(AR) rcs $@ $^
+$(LIBDAEMON): $(call objs,$(DAEMON_SRCS))
+	$(AR) rcs $@ $^
+
+$(B)/ticketctl: $(call objs,$(TICKETCTL_SRCS)) $(LIBS_ALL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/ticketd: $(call objs,$(TICKETD_SRCS)) $(LIBS_ALL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/parser/%: $(B)/tests/parser/%.o $(LIBPARSER) $(LIBCOMMON)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/tests/store/%: $(B)/tests/store/%.o $(LIBSTORE) $(LIBCOMMON)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/tests/daemon/%: $(B)/tests/daemon/%.o $(LIBS_ALL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/tests/fuzz/replay_parser: $(B)/tests/fuzz/replay.o \
+    $(B)/tests/fuzz/fuzz_parser.o $(LIBPARSER) $(LIBCOMMON)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bench/%: $(B)/bench/%.o $(LIBS_ALL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.PRECIOUS: $(B)/%.o
+
+# The test runner prints every suite's result and ends with the total.
+test: $(PROGS) $(TEST_PROGS)
+	@B=$(B) sh tests/run.sh
+
+unit: $(PROGS) $(TEST_PROGS)
+	@B=$(B) TICKETD_UNIT_ONLY=1 sh tests/run.sh
+
+asan:
+	$(MAKE) B=build/asan OPT="-O1 -fno-omit-frame-pointer \
+	    -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+valgrind: $(TEST_PROGS)
+	@B=$(B) TICKETD_VALGRIND=1 TICKETD_UNIT_ONLY=1 sh tests/run.sh
+
+FUZZ_SECONDS ?= 60
+FUZZ_B = build/fuzz
+FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
+	-I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+fuzz: $(FUZZ_B)/fuzz_parser
+	@mkdir -p build/fuzz/corpus
+	cp -n tests/fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
+	$(FUZZ_B)/fuzz_parser -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 -rss_limit_mb=2048 \
+	    -dict=tests/fuzz/mail.dict -artifact_prefix=build/fuzz/ \
+	    build/fuzz/corpus
+$(FUZZ_B)/fuzz_parser: tests/fuzz/fuzz_parser.c $(COMMON_SRCS) $(PARSER_SRCS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $^ -letpan $(PKG_LIBS)
+
+bench: $(BENCH_PROGS) $(PROGS)
+	@B=$(B) sh bench/run.sh
+
+demo:
+	sh scripts/install-deps.sh
+	$(MAKE) all
+	sh scripts/demo.sh
+
+deps:
+	sh scripts/install-deps.sh
+
+ALL_C = $(sort $(wildcard common/*.[ch] parser/*.[ch] store/*.[ch] \
+	daemon/*.[ch] tests/*/*.[ch] tests/*.h bench/*.c))
+lint:
+	@sh scripts/lint.sh $(ALL_C)
+format:
+	clang-format -i $(ALL_C)
+check-format:
+	@clang-format --dry-run -Werror $(ALL_C)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* glue.c - config -> parser, file reading (see glue.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "glue.h"
+
+/* glue_addr_of - extract and lower-case an address */
+void
+glue_addr_of(const char *s, char *out, size_t outlen)
+{
+	const char *lt = strrchr(s, '<'), *gt;
+	size_t n, i;
+
+	out[0] = '\0';
+	if (lt != NULL) {
+		gt = strchr(lt, '>');
+		if (gt == NULL)
+			return;
+		s = lt + 1;
+		n = (size_t)(gt - s);
+	} else {
+		while (*s == ' ')
+			s++;
+		n = strcspn(s, " \t");
+	}
+	if (n == 0 || n >= outlen || memchr(s, '@', n) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+	out[n] = '\0';
+}
+
+/* glue_parser_new - parser from config */
+int
+glue_parser_new(const struct config *cfg, struct parser **parser_r,
+    char *err, size_t errlen)
+{
+	struct parser_pattern pats[CONFIG_NAMED_MAX];
+	struct parser_category cats[CONFIG_NAMED_MAX];
+	struct parser_settings s;
+	char own[2][256];
+	const char *own_list[2];
+	size_t i, n_own = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.attachment_max = cfg->attachment_max;
+	s.message_max = cfg->message_max;
+	s.max_parts = (size_t)cfg->max_parts;
+	s.max_depth = (size_t)cfg->max_depth;
+	s.header_max = cfg->header_max;
+	for (i = 0; i < cfg->n_patterns; i++) {
+		pats[i].name = cfg->patterns[i].name;
+		pats[i].regex = cfg->patterns[i].value;
+	}
+	s.patterns = pats;
+	s.n_patterns = cfg->n_patterns;
+	s.no_builtin_patterns = !cfg->builtin_patterns;
+	for (i = 0; i < cfg->n_categories; i++) {
+		cats[i].name = cfg->categories[i].name;
+		cats[i].keywords = cfg->categories[i].value;
+	}
+	s.categories = cfg->n_categories > 0 ? cats : NULL;
+	s.n_categories = cfg->n_categories;
+	s.ticket_prefix = cfg->ticket_prefix;
+	glue_addr_of(cfg->smtp_from, own[0], sizeof(own[0]));
+	if (own[0][0] != '\0')
+		own_list[n_own++] = own[0];
+	glue_addr_of(cfg->imap_user, own[1], sizeof(own[1]));
+	if (own[1][0] != '\0' &&
+	    (n_own == 0 || strcmp(own[0], own[1]) != 0))
+		own_list[n_own++] = own[1];
+	s.own_addresses = own_list;
+	s.n_own_addresses = n_own;
+	return parser_new(&s, parser_r, err, errlen);
+}
+
+/* glue_read_file - bounded whole-file read */
+char *
+glue_read_file(const char *path, size_t max, size_t *len_r, int *over_r)
+{
+	size_t cap = 65536, len = 0;
+	char *buf, *nb;
+	ssize_t n;
+	int fd;
+
+	*over_r = 0;
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap);
+	if (buf == NULL)
+		goto fail;
+	for (;;) {
+		if (len == cap) {
+			if (cap > max) {
+				*over_r = 1;
+				break;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (nb == NULL)
+				goto fail;
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max) {
+		*over_r = 1;
+		len = max + 1;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	*len_r = len;
+	return buf;
+fail:
+	{
+		int e = errno;
+
+		free(buf);
+		if (fd != STDIN_FILENO)
+			close(fd);
+		errno = e;
+	}
+	return NULL;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * glue.h - the joints between config, parser and store that ticketd and
+ * ticketctl share, so both file a message exactly alike: a parser built
+ * from the config, and (with the store) a parsed message turned into a
+ * filing request.
+ */
+#ifndef DAEMON_GLUE_H
+#define DAEMON_GLUE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "parser/parser.h"
+
+/*
+ * glue_parser_new - a parser with the config's limits, patterns,
+ * categories, ticket prefix and own addresses (the From of acks and the
+ * IMAP user).  Returns a parser_status; err names a bad pattern.
+ */
+int glue_parser_new(const struct config *cfg, struct parser **parser_r,
+    char *err, size_t errlen);
+
+/*
+ * glue_addr_of - the addr-spec in "Name <addr>" or "addr" (borrowed s),
+ * lower-cased into out; "" when there is none.
+ */
+void glue_addr_of(const char *s, char *out, size_t outlen);
+
+/*
+ * glue_read_file - read at most max bytes of path ("-" = stdin) into a
+ * malloc'd buffer; *len_r is the length, *over_r set when the input was
+ * longer than max.  NULL with errno set on failure.
+ */
+char *glue_read_file(const char *path, size_t max, size_t *len_r,
+    int *over_r);
+
+#endif

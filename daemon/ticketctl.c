@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ticketctl.c - the admin's command-line tool: global options, config
+ * loading and dispatch to the ctl_<name>() subcommands.  It links the
+ * parser, the store and the config reader, never IMAP code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ticketctl.h"
+#include "version.h"
+
+#define DEFAULT_CONFIG "/etc/ticketd/ticketd.conf"
+
+struct command {
+	const char *name;
+	int (*fn)(struct ctl *ctl, int argc, char **argv);
+	bool needs_config;	/* must have a readable config file */
+	const char *usage;
+};
+
+static const struct command commands[] = {
+    {"parse", ctl_parse, false,
+	"parse [--json] FILE...     show how messages would be filed"},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* usage - print help to f */
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: ticketctl [-c FILE] [--json] COMMAND [ARGS...]\n"
+		   "       ticketctl --help | --version\n\n"
+		   "options:\n"
+		   "  -c, --config FILE  configuration file (default "
+		   DEFAULT_CONFIG ")\n"
+		   "  --json             machine-readable output (SPEC §10)\n"
+		   "  -h, --help         this text\n"
+		   "  --version          print the version\n\n"
+		   "commands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fprintf(f, "\nexit status: 0 ok, 1 not found, 2 usage or config "
+		   "error, 3 failure\n");
+}
+
+/* main - parse global options, load config, run the command */
+int
+main(int argc, char **argv)
+{
+	struct ctl ctl;
+	const struct command *cmd = NULL;
+	int i, rc;
+	size_t k;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.config_path = DEFAULT_CONFIG;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 ||
+		    strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc) {
+				usage(stderr);
+				return CTL_USAGE;
+			}
+			ctl.config_path = argv[++i];
+			ctl.is_config_given = true;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			ctl.json = true;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return CTL_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("ticketctl " TICKETD_VERSION "\n");
+			return CTL_OK;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "ticketctl: unknown option %s\n",
+			    argv[i]);
+			usage(stderr);
+			return CTL_USAGE;
+		} else {
+			break;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	for (k = 0; k < N_COMMANDS; k++)
+		if (strcmp(commands[k].name, argv[i]) == 0)
+			cmd = &commands[k];
+	if (cmd == NULL) {
+		fprintf(stderr, "ticketctl: unknown command %s\n", argv[i]);
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	if (ctl.is_config_given || cmd->needs_config) {
+		if (config_load(ctl.config_path, &ctl.cfg, stderr) != 0)
+			return CTL_USAGE;
+	} else {
+		ctl.cfg = config_defaults();
+		if (ctl.cfg == NULL) {
+			fprintf(stderr, "ticketctl: out of memory\n");
+			return CTL_FAILED;
+		}
+	}
+	rc = cmd->fn(&ctl, argc - i - 1, argv + i + 1);
+	config_free(&ctl.cfg);
+	return rc;
+}
