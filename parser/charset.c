@@ -31,16 +31,16 @@
 
 /* What a label asks for. */
 enum charset_kind {
-	CHARSET_KIND_AUTO,	/* UTF-8 if valid, else GB18030 */
-	CHARSET_KIND_UTF8,	/* UTF-8, bad bytes become U+FFFD */
-	CHARSET_KIND_ICONV,	/* a name for iconv */
-	CHARSET_KIND_BAD,	/* cannot be a charset name: unknown */
+	CHARSET_KIND_AUTO,  /* UTF-8 if valid, else GB18030 */
+	CHARSET_KIND_UTF8,  /* UTF-8, bad bytes become U+FFFD */
+	CHARSET_KIND_ICONV, /* a name for iconv */
+	CHARSET_KIND_BAD,   /* cannot be a charset name: unknown */
 };
 
 struct charset_slot {
-	char name[CHARSET_NAME_MAX + 1];	/* canonical; "" = free */
-	iconv_t cd;	/* owned; CHARSET_NO_CD when iconv lacks name */
-	unsigned long stamp;	/* last use, for LRU replacement */
+	char name[CHARSET_NAME_MAX + 1]; /* canonical; "" = free */
+	iconv_t cd;          /* owned; CHARSET_NO_CD when iconv lacks name */
+	unsigned long stamp; /* last use, for LRU replacement */
 };
 
 struct charset_conv {
@@ -49,9 +49,9 @@ struct charset_conv {
 };
 
 struct charset_alias {
-	const char *label;	/* lower case */
+	const char *label; /* lower case */
 	enum charset_kind kind;
-	const char *name;	/* iconv name for CHARSET_KIND_ICONV */
+	const char *name; /* iconv name for CHARSET_KIND_ICONV */
 };
 
 static const struct charset_alias charset_aliases[] = {
@@ -121,8 +121,8 @@ static bool
 charset_is_name_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-	    c == ':' || c == '+';
+	       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+	       c == ':' || c == '+';
 }
 
 /* charset_canon - classify label cs; the iconv name goes to name */
@@ -138,7 +138,7 @@ charset_canon(const char *cs, char name[CHARSET_NAME_MAX + 1])
 		cs++;
 	len = strlen(cs);
 	while (len > 0 && (cs[len - 1] == ' ' || cs[len - 1] == '\t' ||
-			      cs[len - 1] == '"'))
+	                   cs[len - 1] == '"'))
 		len--;
 	if (len == 0)
 		return CHARSET_KIND_AUTO;
@@ -158,7 +158,7 @@ charset_canon(const char *cs, char name[CHARSET_NAME_MAX + 1])
 			continue;
 		if (charset_aliases[i].name != NULL)
 			memcpy(name, charset_aliases[i].name,
-			    strlen(charset_aliases[i].name) + 1);
+			       strlen(charset_aliases[i].name) + 1);
 		return charset_aliases[i].kind;
 	}
 	return CHARSET_KIND_ICONV;
@@ -311,7 +311,7 @@ charset_iconv(iconv_t cd, const char *in, size_t len, struct buf *out)
 			return rc;
 		status = CHARSET_LOSSY;
 		if (err == EINVAL)
-			break;	/* truncated tail: one U+FFFD for it */
+			break; /* truncated tail: one U+FFFD for it */
 		ip++;
 		ileft--;
 	}
@@ -328,7 +328,7 @@ charset_iconv(iconv_t cd, const char *in, size_t len, struct buf *out)
 /* charset_auto - UTF-8 if valid, else GB18030 */
 static int
 charset_auto(struct charset_conv *cc, const char *in, size_t len,
-    struct buf *out)
+             struct buf *out)
 {
 	iconv_t cd;
 
@@ -358,15 +358,15 @@ static bool
 charset_ascii_compat(const char *name)
 {
 	return strcmp(name, "GB18030") == 0 || strcmp(name, "BIG5") == 0 ||
-	    strncmp(name, "iso-8859-", 9) == 0 ||
-	    strncmp(name, "windows-125", 11) == 0 ||
-	    strncmp(name, "cp125", 5) == 0;
+	       strncmp(name, "iso-8859-", 9) == 0 ||
+	       strncmp(name, "windows-125", 11) == 0 ||
+	       strncmp(name, "cp125", 5) == 0;
 }
 
 /* charset_to_utf8 - convert len bytes in charset cs, appending to out */
 int
 charset_to_utf8(struct charset_conv *cc, const char *cs, const void *in,
-    size_t len, struct buf *out)
+                size_t len, struct buf *out)
 {
 	char name[CHARSET_NAME_MAX + 1];
 	enum charset_kind kind;

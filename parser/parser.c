@@ -788,8 +788,17 @@ parser_parse(struct parser *p, const void *vraw, size_t len,
 	}
 	if (rc == PARSER_TRUNCATED)
 		status = PARSER_TRUNCATED;
-	m->body_len = mr.text.len;
-	m->body_text = buf_steal(&mr.text);
+	m->body_text = utf8_sanitise(mr.text.data != NULL ? mr.text.data : "",
+	    mr.text.len, PARSER_BODY_MAX, UTF8_KEEP_NEWLINES | UTF8_KEEP_TABS);
+	if (m->body_text != NULL) {
+		size_t n = strlen(m->body_text);
+
+		/* trailing blank lines and blanks carry nothing */
+		while (n > 0 && (m->body_text[n - 1] == '\n' ||
+		    m->body_text[n - 1] == ' ' || m->body_text[n - 1] == '\t'))
+			m->body_text[--n] = '\0';
+		m->body_len = n;
+	}
 	m->content_type = mr.top_type;
 	mr.top_type = NULL;
 	m->attachments = mr.att;

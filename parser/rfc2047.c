@@ -31,24 +31,24 @@ static const char rfc2047_b64[] =
 
 /* One encoded word found in the input. */
 struct rfc2047_word {
-	const char *cs;		/* borrowed: charset label, not terminated */
+	const char *cs; /* borrowed: charset label, not terminated */
 	size_t cs_len;
-	char enc;		/* 'B' or 'Q' */
-	const char *text;	/* borrowed: encoded text */
+	char enc;         /* 'B' or 'Q' */
+	const char *text; /* borrowed: encoded text */
 	size_t text_len;
-	size_t end;		/* offset just past "?=" */
+	size_t end; /* offset just past "?=" */
 };
 
 struct rfc2047_state {
-	struct charset_conv *cc;	/* borrowed */
-	struct buf *out;		/* borrowed */
-	struct buf pend;	/* owned: bytes of adjacent same-charset words */
-	char cs[RFC2047_CHARSET_MAX + 1];	/* charset of pend */
+	struct charset_conv *cc; /* borrowed */
+	struct buf *out;         /* borrowed */
+	struct buf pend; /* owned: bytes of adjacent same-charset words */
+	char cs[RFC2047_CHARSET_MAX + 1]; /* charset of pend */
 	bool has_pend;
-	int status;		/* worst charset_status so far */
-	size_t end_from;	/* no "?=" starts in [end_from, next_end) */
-	size_t next_end;	/* offset of a "?=", or len */
-	size_t next_nl;		/* offset of the next CR or LF, or len */
+	int status;      /* worst charset_status so far */
+	size_t end_from; /* no "?=" starts in [end_from, next_end) */
+	size_t next_end; /* offset of a "?=", or len */
+	size_t next_nl;  /* offset of the next CR or LF, or len */
 	bool has_end, has_nl;
 };
 
@@ -117,7 +117,7 @@ rfc2047_b_decode(const char *t, size_t len, struct buf *b)
 	for (i = 0; i < len; i++) {
 		v = rfc2047_b64_value((unsigned char)t[i]);
 		if (v < 0)
-			continue;	/* blanks and padding, already checked */
+			continue; /* blanks and padding, already checked */
 		acc = (acc << 6) | (unsigned long)v;
 		if (++nsym % 4 == 0) {
 			q[0] = (unsigned char)(acc >> 16);
@@ -173,7 +173,7 @@ rfc2047_q_decode(const char *t, size_t len, struct buf *b)
  */
 static size_t
 rfc2047_find_end(struct rfc2047_state *st, const char *in, size_t len,
-    size_t from)
+                 size_t from)
 {
 	const char *q;
 	size_t i;
@@ -211,7 +211,7 @@ rfc2047_find_end(struct rfc2047_state *st, const char *in, size_t len,
 /* rfc2047_find_nl - first CR or LF at or after from (which only grows) */
 static size_t
 rfc2047_find_nl(struct rfc2047_state *st, const char *in, size_t len,
-    size_t from)
+                size_t from)
 {
 	size_t i;
 
@@ -231,7 +231,7 @@ rfc2047_find_nl(struct rfc2047_state *st, const char *in, size_t len,
 /* rfc2047_parse_word - whether a decodable word starts at in[p] ("=?") */
 static bool
 rfc2047_parse_word(struct rfc2047_state *st, const char *in, size_t len,
-    size_t p, struct rfc2047_word *w)
+                   size_t p, struct rfc2047_word *w)
 {
 	size_t q = p + 2, cs_start = p + 2, star = 0, text, end;
 	unsigned char c;
@@ -275,7 +275,7 @@ static bool
 rfc2047_note(struct rfc2047_state *st, int rc)
 {
 	if (rc == CHARSET_UNKNOWN)
-		rc = CHARSET_LOSSY;	/* guessed charset: maybe wrong text */
+		rc = CHARSET_LOSSY; /* guessed charset: maybe wrong text */
 	if (rc > st->status)
 		st->status = rc;
 	return rc != CHARSET_FULL && rc != CHARSET_NOMEM;
@@ -291,7 +291,7 @@ rfc2047_flush(struct rfc2047_state *st)
 		return true;
 	st->has_pend = false;
 	rc = charset_to_utf8(st->cc, st->cs, st->pend.data, st->pend.len,
-	    st->out);
+	                     st->out);
 	buf_reset(&st->pend);
 	return rfc2047_note(st, rc);
 }
@@ -325,7 +325,7 @@ rfc2047_add_word(struct rfc2047_state *st, const struct rfc2047_word *w)
 	int rc;
 
 	if (st->has_pend && (strlen(st->cs) != w->cs_len ||
-				strncasecmp(st->cs, w->cs, w->cs_len) != 0)) {
+	                     strncasecmp(st->cs, w->cs, w->cs_len) != 0)) {
 		if (!rfc2047_flush(st))
 			return false;
 	}
@@ -346,7 +346,7 @@ rfc2047_add_word(struct rfc2047_state *st, const struct rfc2047_word *w)
 /* rfc2047_decode - decode encoded words and raw 8-bit text to UTF-8 */
 int
 rfc2047_decode(struct charset_conv *cc, const char *in, size_t len,
-    size_t max_words, struct buf *out)
+               size_t max_words, struct buf *out)
 {
 	struct rfc2047_state st;
 	struct rfc2047_word w;
@@ -368,7 +368,8 @@ rfc2047_decode(struct charset_conv *cc, const char *in, size_t len,
 		if (q == NULL)
 			break;
 		p = (size_t)(q - in);
-		if (in[p + 1] != '?' || !rfc2047_parse_word(&st, in, len, p, &w)) {
+		if (in[p + 1] != '?' ||
+		    !rfc2047_parse_word(&st, in, len, p, &w)) {
 			i = p + 1;
 			continue;
 		}
@@ -420,7 +421,7 @@ rfc2047_emit(const unsigned char *p, size_t n, bool is_first, struct buf *out)
 	o += 10;
 	for (i = 0; i + 3 <= n; i += 3) {
 		acc = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 |
-		    p[i + 2];
+		      p[i + 2];
 		word[o++] = rfc2047_b64[acc >> 18 & 0x3f];
 		word[o++] = rfc2047_b64[acc >> 12 & 0x3f];
 		word[o++] = rfc2047_b64[acc >> 6 & 0x3f];

@@ -22,8 +22,8 @@
 #define RFC2231_DIGITS_MAX 3
 
 struct rfc2231_section {
-	const char *value;	/* borrowed; NULL when absent */
-	bool is_starred;	/* percent-encoded */
+	const char *value; /* borrowed; NULL when absent */
+	bool is_starred;   /* percent-encoded */
 };
 
 /* rfc2231_hex - value of a hex digit, or -1 */
@@ -54,7 +54,7 @@ rfc2231_unpercent(const char *s, struct buf *b)
 		hi = rfc2231_hex(p[1]);
 		lo = hi < 0 ? -1 : rfc2231_hex(p[2]);
 		if (lo < 0)
-			continue;	/* invalid escape stays literal */
+			continue; /* invalid escape stays literal */
 		if (buf_append(b, run, (size_t)(p - run)) != 0)
 			return -1;
 		c = (unsigned char)(hi << 4 | lo);
@@ -86,8 +86,8 @@ rfc2231_charset(const char *v, char cs[RFC2231_CHARSET_MAX + 1])
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)v[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9') || c == '-' || c == '_' ||
-			c == '.' || c == ':' || c == '+'))
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.' || c == ':' || c == '+'))
 			return v;
 	}
 	memcpy(cs, v, n);
@@ -110,8 +110,7 @@ rfc2231_has_words(const char *p, size_t n)
 
 /* rfc2231_plain - decode a plain value: encoded words or raw bytes */
 static int
-rfc2231_plain(struct charset_conv *cc, const char *p, size_t n,
-    struct buf *out)
+rfc2231_plain(struct charset_conv *cc, const char *p, size_t n, struct buf *out)
 {
 	if (n == 0)
 		return CHARSET_OK;
@@ -123,7 +122,7 @@ rfc2231_plain(struct charset_conv *cc, const char *p, size_t n,
 /* rfc2231_join - decode nsec contiguous sections as one value */
 static int
 rfc2231_join(struct charset_conv *cc, const struct rfc2231_section *sec,
-    size_t nsec, struct buf *out)
+             size_t nsec, struct buf *out)
 {
 	char cs[RFC2231_CHARSET_MAX + 1];
 	struct buf bytes;
@@ -185,7 +184,7 @@ rfc2231_section_of(const char *s, size_t *num_r, bool *is_starred_r)
 /* rfc2231_get - find and decode parameter name */
 int
 rfc2231_get(struct charset_conv *cc, const struct rfc2231_param *params,
-    size_t n, const char *name, struct buf *out)
+            size_t n, const char *name, struct buf *out)
 {
 	struct rfc2231_section sec[PARSER_RFC2231_SECTIONS_MAX];
 	struct rfc2231_section single = {NULL, true};
@@ -208,8 +207,8 @@ rfc2231_get(struct charset_conv *cc, const struct rfc2231_param *params,
 			if (single.value == NULL)
 				single.value = params[i].value;
 		} else if (rfc2231_section_of(suffix, &num, &is_starred) &&
-		    num < PARSER_RFC2231_SECTIONS_MAX &&
-		    sec[num].value == NULL) {
+		           num < PARSER_RFC2231_SECTIONS_MAX &&
+		           sec[num].value == NULL) {
 			sec[num].value = params[i].value;
 			sec[num].is_starred = is_starred;
 		}
@@ -219,16 +218,18 @@ rfc2231_get(struct charset_conv *cc, const struct rfc2231_param *params,
 		has_ext = true;
 		rc = rfc2231_join(cc, &single, 1, out);
 	} else if (sec[0].value != NULL) {
-		for (nsec = 1;
-		     nsec < PARSER_RFC2231_SECTIONS_MAX && sec[nsec].value != NULL;
-		     nsec++)
-			;
+		nsec = 1;
+		while (nsec < PARSER_RFC2231_SECTIONS_MAX &&
+		       sec[nsec].value != NULL)
+			nsec++;
 		has_ext = true;
 		rc = rfc2231_join(cc, sec, nsec, out);
 	}
 	if (rc == CHARSET_NOMEM)
 		return -1;
-	if (has_ext && (out->len > saved || plain == NULL))
+	/* an extended value cut by the limit is not "empty" */
+	if (has_ext &&
+	    (out->len > saved || rc == CHARSET_FULL || plain == NULL))
 		return 1;
 	if (plain == NULL)
 		return 0;

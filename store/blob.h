@@ -24,6 +24,9 @@
 /* blob_sha256 - hex SHA-256 of len bytes into hex; -1 on failure. */
 int blob_sha256(const void *p, size_t len, char hex[BLOB_HEX_MAX]);
 
+/* blob_hex - lower-case hex of a 32-byte digest. */
+void blob_hex(const unsigned char md[32], char hex[BLOB_HEX_MAX]);
+
 /* blob_hex_valid - whether s is 64 lower-case hex digits. */
 bool blob_hex_valid(const char *s);
 

@@ -486,9 +486,9 @@ db_step_done(struct store *st, sqlite3_stmt *s, const char *what, char *err,
 	return STORE_OK;
 }
 
-/* run_simple - step one cached no-argument statement (BEGIN, COMMIT...). */
-static int
-run_simple(struct store *st, enum db_q q, char *err, size_t errlen)
+/* db_simple - step one cached no-argument statement (BEGIN, COMMIT...). */
+int
+db_simple(struct store *st, enum db_q q, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int status;
@@ -499,14 +499,14 @@ run_simple(struct store *st, enum db_q q, char *err, size_t errlen)
 	return db_step_done(st, s, sql_text[q], err, errlen);
 }
 
-/* rollback_quietly - ROLLBACK if a transaction is open. */
-static void
-rollback_quietly(struct store *st)
+/* db_rollback_quietly - ROLLBACK if a transaction is open. */
+void
+db_rollback_quietly(struct store *st)
 {
 	char ignored[8];
 
 	if (sqlite3_get_autocommit(st->db) == 0)
-		(void)run_simple(st, Q_ROLLBACK, ignored, sizeof(ignored));
+		(void)db_simple(st, Q_ROLLBACK, ignored, sizeof(ignored));
 }
 
 /* run_in_batch - run fn under a savepoint inside the caller's batch. */
@@ -523,17 +523,17 @@ run_in_batch(struct store *st, db_txn_fn *fn, void *ctx, char *err,
 				     "error");
 		return STORE_FAILED;
 	}
-	status = run_simple(st, Q_SAVEPOINT, err, errlen);
+	status = db_simple(st, Q_SAVEPOINT, err, errlen);
 	if (status != STORE_OK)
 		goto check;
 	status = fn(st, ctx, err, errlen);
 	if (status == STORE_OK || status == STORE_DUPLICATE) {
-		rc = run_simple(st, Q_RELEASE, err, errlen);
+		rc = db_simple(st, Q_RELEASE, err, errlen);
 		if (rc != STORE_OK)
 			status = rc;
 	} else {
-		(void)run_simple(st, Q_ROLLBACK_TO, ignored, sizeof(ignored));
-		(void)run_simple(st, Q_RELEASE, ignored, sizeof(ignored));
+		(void)db_simple(st, Q_ROLLBACK_TO, ignored, sizeof(ignored));
+		(void)db_simple(st, Q_RELEASE, ignored, sizeof(ignored));
 	}
 check:
 	/* Some errors (I/O, full disk) make SQLite drop the transaction. */
@@ -553,26 +553,26 @@ db_run(struct store *st, bool is_write, db_txn_fn *fn, void *ctx, char *err,
 	if (st->in_batch)
 		return run_in_batch(st, fn, ctx, err, errlen);
 	for (attempt = 0; attempt <= st->busy_retries; attempt++) {
-		status = run_simple(st, is_write ? Q_BEGIN : Q_BEGIN_READ, err,
+		status = db_simple(st, is_write ? Q_BEGIN : Q_BEGIN_READ, err,
 		    errlen);
 		if (status == STORE_BUSY) {
-			rollback_quietly(st);
+			db_rollback_quietly(st);
 			continue;
 		}
 		if (status != STORE_OK)
 			return status;
 		status = fn(st, ctx, err, errlen);
 		if (status == STORE_OK || status == STORE_DUPLICATE) {
-			int rc = run_simple(st, Q_COMMIT, err, errlen);
+			int rc = db_simple(st, Q_COMMIT, err, errlen);
 
 			if (rc == STORE_OK)
 				return status;
-			rollback_quietly(st);
+			db_rollback_quietly(st);
 			if (rc != STORE_BUSY)
 				return rc;
 			continue;
 		}
-		rollback_quietly(st);
+		db_rollback_quietly(st);
 		if (status != STORE_BUSY)
 			return status;
 	}
@@ -658,7 +658,7 @@ migrate_once(struct store *st, bool *is_done, char *err, size_t errlen)
 		goto fail;
 	return STORE_OK;
 fail:
-	rollback_quietly(st);
+	db_rollback_quietly(st);
 	return status;
 }
 
@@ -749,7 +749,7 @@ db_close(struct store *st)
 
 	if (st->db == NULL)
 		return;
-	rollback_quietly(st);
+	db_rollback_quietly(st);
 	for (i = 0; i < Q_COUNT; i++) {
 		if (st->stmt[i] != NULL) {
 			(void)sqlite3_finalize(st->stmt[i]);

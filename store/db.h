@@ -124,6 +124,12 @@ typedef int db_txn_fn(struct store *st, void *ctx, char *err, size_t errlen);
 int db_run(struct store *st, bool is_write, db_txn_fn *fn, void *ctx,
     char *err, size_t errlen);
 
+/* db_simple - step the cached no-argument statement q (BEGIN, COMMIT). */
+int db_simple(struct store *st, enum db_q q, char *err, size_t errlen);
+
+/* db_rollback_quietly - ROLLBACK when a transaction is open. */
+void db_rollback_quietly(struct store *st);
+
 /* db_open - open the database, set pragmas, migrate. */
 int db_open(struct store *st, const char *path, char *err, size_t errlen);
 

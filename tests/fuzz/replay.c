@@ -4,16 +4,19 @@
  * the command line, and every file under every directory named (recursive,
  * in sorted order), is fed once to LLVMFuzzerTestOneInput.  `make test`
  * uses it to replay the seed corpus and tests/data with the normal build.
- * A crash aborts the program; a path that cannot be read counts as one
- * failure.  The last line is "N passed, N failed".
+ * A crash aborts the program (after naming the input on stderr); a path
+ * that cannot be read counts as one failure.  The last line is
+ * "N passed, N failed".
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,6 +27,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned long replay_passed;
 static unsigned long replay_failed;
+/* The input being run, for the crash message. */
+static const char *volatile replay_current;
+
+/* replay_crash - name the input that crashed, then die of the signal. */
+static void
+replay_crash(int sig)
+{
+	static const char pre[] = "replay: crashed on ";
+	const char *cur = replay_current;
+
+	if (cur != NULL) {
+		(void)!write(2, pre, sizeof(pre) - 1);
+		(void)!write(2, cur, strlen(cur));
+		(void)!write(2, "\n", 1);
+	}
+	(void)raise(sig);
+}
+
+/* replay_signals - install replay_crash for the fatal signals (one shot). */
+static void
+replay_signals(void)
+{
+	static const int sigs[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = replay_crash;
+	sa.sa_flags = (int)SA_RESETHAND;
+	(void)sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, NULL);
+}
 
 static int replay_path(const char *path, int depth);
 
@@ -59,7 +95,9 @@ replay_file(const char *path, off_t size)
 		return -1;
 	}
 	(void)fclose(f);
+	replay_current = path;
 	(void)LLVMFuzzerTestOneInput(data, got);
+	replay_current = NULL;
 	free(data);
 	return 0;
 }
@@ -164,6 +202,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
 		return 2;
 	}
+	replay_signals();
 	for (i = 1; i < argc; i++)
 		if (replay_path(argv[i], 0) != 0)
 			replay_failed++;

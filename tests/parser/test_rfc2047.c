@@ -43,15 +43,13 @@ static const struct dec_case dec_cases[] = {
     /* GBK character split across two Q words */
     {"=?GBK?Q?=D6?= =?GBK?Q?=D0=CE=C4?=", "中文", CHARSET_OK},
     {"=?UTF-8?B?5Lg=?=\r\n =?UTF-8?B?reaWhw==?=", "中文", CHARSET_OK},
-    /* 15 */ {"=?UTF-8?B?5Lg=?=\r\n\t=?UTF-8?B?reaWhw==?=", "中文",
-	CHARSET_OK},
+    /* 15 */ {"=?UTF-8?B?5Lg=?=\r\n\t=?UTF-8?B?reaWhw==?=", "中文", CHARSET_OK},
     {"=?UTF-8?B?5Lg=?==?UTF-8?B?reaWhw==?=", "中文", CHARSET_OK},
     {"=?utf-8?B?5Lg=?= =?UTF-8?b?reaWhw==?=", "中文", CHARSET_OK},
-    {"Re: =?UTF-8?B?5Lit5paH?= order 123", "Re: 中文 order 123",
-	CHARSET_OK},
+    {"Re: =?UTF-8?B?5Lit5paH?= order 123", "Re: 中文 order 123", CHARSET_OK},
     {"=?UTF-8?Q?a?= x =?UTF-8?Q?b?=", "a x b", CHARSET_OK},
-    /* 20 */ {"=?GBK?B?1tDOxA==?= =?UTF-8?B?5Lit5paH?=", "中文中文",
-	CHARSET_OK},
+    /* 20 */
+    {"=?GBK?B?1tDOxA==?= =?UTF-8?B?5Lit5paH?=", "中文中文", CHARSET_OK},
     /* malformed words stay literal */
     {"=?UTF-8?X?abc?=", "=?UTF-8?X?abc?=", CHARSET_OK},
     {"=?UTF-8?B?5Lit5p*H?=", "=?UTF-8?B?5Lit5p*H?=", CHARSET_OK},
@@ -82,13 +80,13 @@ static const struct dec_case dec_cases[] = {
     {"=?UTF-8?B?YWI=x?=", "=?UTF-8?B?YWI=x?=", CHARSET_OK},
     {"a =?utf-8?q?b?= =?utf-8?q?c?= d", "a bc d", CHARSET_OK},
     {"=?utf-8?q?=E4=B8=AD?= =?gbk?q?=CE=C4?= =?utf-8?q?=21?=", "中文!",
-	CHARSET_OK},
+     CHARSET_OK},
 };
 
 /* decode - decode s into a fresh unbounded buffer */
 static int
 decode(struct charset_conv *cc, const char *s, size_t max_words,
-    struct buf *out)
+       struct buf *out)
 {
 	buf_init(out, 0);
 	return rfc2047_decode(cc, s, strlen(s), max_words, out);
@@ -107,7 +105,7 @@ test_table(struct charset_conv *cc)
 		rc = decode(cc, dec_cases[i].in, 0, &out);
 		(void)snprintf(what, sizeof(what), "decode case %zu text", i);
 		CHECK_STR(out.data == NULL ? "" : out.data, dec_cases[i].want,
-		    what);
+		          what);
 		(void)snprintf(what, sizeof(what), "decode case %zu status", i);
 		CHECK_INT(rc, dec_cases[i].status, what);
 		(void)snprintf(what, sizeof(what), "decode case %zu valid", i);
@@ -182,7 +180,7 @@ test_limit(struct charset_conv *cc)
 			continue;
 		}
 		CHECK_INT(decode(cc, in, cases[i].max_words, &out), CHARSET_OK,
-		    what);
+		          what);
 		CHECK_STR(out.data, want, what);
 		buf_free(&out);
 		free(in);
@@ -213,8 +211,8 @@ test_long_word(struct charset_conv *cc)
 		(void)snprintf(what, sizeof(what), "long word %zu", sizes[i]);
 		if (CHECK(rc == 0 && in.len == sizes[i], what)) {
 			(void)decode(cc, in.data, 0, &out);
-			CHECK_STR(out.data, sizes[i] <= 1000 ? want.data : in.data,
-			    what);
+			CHECK_STR(out.data,
+			          sizes[i] <= 1000 ? want.data : in.data, what);
 			buf_free(&out);
 		}
 		buf_free(&in);
@@ -239,16 +237,16 @@ test_bounded(struct charset_conv *cc)
 			buf_init(&out, max);
 			rc = rfc2047_decode(cc, in, strlen(in), 0, &out);
 			(void)snprintf(what, sizeof(what),
-			    "bounded case %zu max %zu", i, max);
+			               "bounded case %zu max %zu", i, max);
 			CHECK(out.len <= max && utf8_valid(out.data, out.len) &&
-				(out.len == 0 ||
-				    memcmp(out.data, full.data, out.len) == 0),
-			    what);
+			          (out.len == 0 ||
+			           memcmp(out.data, full.data, out.len) == 0),
+			      what);
 			if (max < full.len)
 				CHECK_INT(rc, CHARSET_FULL, what);
 			else
 				CHECK(rc != CHARSET_FULL && out.len == full.len,
-				    what);
+				      what);
 			buf_free(&out);
 		}
 		buf_free(&full);
@@ -259,9 +257,28 @@ test_bounded(struct charset_conv *cc)
 static void
 test_random(struct charset_conv *cc)
 {
-	static const char *const toks[] = {"=?", "?=", "?B?", "?Q?", "utf-8",
-	    "gbk", "=E4", "=B8", "5Lit", "==", " ", "\r\n ", "\xd6",
-	    "\xff", "_", "*en", "=?UTF-8?B?5Lg=?=", "a", "?"};
+	static const char *const toks[] = {
+	    "=?",
+	    "?=",
+	    "?B?",
+	    "?Q?",
+	    "utf-8",
+	    "gbk",
+	    "=E4",
+	    "=B8",
+	    "5Lit",
+	    "==",
+	    " ",
+	    "\r\n ",
+	    "\xd6",
+	    "\xff",
+	    "_",
+	    "*en",
+	    "=?UTF-8?B?5Lg=?=",
+	    "a",
+	    "?",
+	};
+	const size_t ntoks = sizeof(toks) / sizeof(toks[0]);
 	unsigned long seed = 777;
 	char what[64];
 	struct buf in, out;
@@ -272,14 +289,13 @@ test_random(struct charset_conv *cc)
 		ntok = iter % 40;
 		for (k = 0; k < ntok; k++) {
 			seed = seed * 1103515245 + 12345;
-			if (buf_append_str(&in, toks[(seed >> 16) %
-						    (sizeof(toks) /
-							sizeof(toks[0]))]) != 0)
+			if (buf_append_str(&in, toks[(seed >> 16) % ntoks]) !=
+			    0)
 				bad++;
 		}
 		buf_init(&out, iter % 5 == 0 ? 1 + iter % 30 : 0);
 		if (rfc2047_decode(cc, in.data == NULL ? "" : in.data, in.len,
-			1 + iter % 4, &out) == CHARSET_NOMEM ||
+		                   1 + iter % 4, &out) == CHARSET_NOMEM ||
 		    !utf8_valid(out.data, out.len))
 			bad++;
 		buf_free(&out);
@@ -291,13 +307,13 @@ test_random(struct charset_conv *cc)
 
 struct enc_case {
 	const char *in;
-	const char *want;	/* NULL: only check the round trip */
-	const char *back;	/* decoded form; NULL: same as in */
+	const char *want; /* NULL: only check the round trip */
+	const char *back; /* decoded form; NULL: same as in */
 };
 
 static const struct enc_case enc_cases[] = {
     /* 0 */ {"Ticket CM-20231105-001 received",
-	"Ticket CM-20231105-001 received", NULL},
+             "Ticket CM-20231105-001 received", NULL},
     {"", "", NULL},
     {"中文", "=?UTF-8?B?5Lit5paH?=", NULL},
     {"a =?x?Q?y?= b", NULL, NULL},
@@ -312,7 +328,7 @@ static const struct enc_case enc_cases[] = {
     {"bad \xff byte", NULL, "bad \xef\xbf\xbd byte"},
     {"一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十"
      "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十",
-	NULL, NULL},
+     NULL, NULL},
 };
 
 /* check_lines - each line <= 76 bytes, ASCII, CRLF only as "\r\n " */
@@ -357,7 +373,7 @@ test_encode(struct charset_conv *cc)
 		(void)snprintf(what, sizeof(what), "encode case %zu text", i);
 		if (c->want != NULL)
 			CHECK_STR(enc.data == NULL ? "" : enc.data, c->want,
-			    what);
+			          what);
 		(void)snprintf(what, sizeof(what), "encode case %zu lines", i);
 		CHECK(check_lines(enc.data, enc.len), what);
 		buf_init(&dec, 0);
@@ -365,7 +381,7 @@ test_encode(struct charset_conv *cc)
 			(void)rfc2047_decode(cc, enc.data, enc.len, 0, &dec);
 		(void)snprintf(what, sizeof(what), "encode case %zu back", i);
 		CHECK_STR(dec.data == NULL ? "" : dec.data,
-		    c->back != NULL ? c->back : c->in, what);
+		          c->back != NULL ? c->back : c->in, what);
 		buf_free(&dec);
 		buf_free(&enc);
 	}
@@ -379,12 +395,12 @@ test_encode_full(void)
 
 	buf_init(&out, 40);
 	CHECK_INT(buf_append_str(&out, "Subject: "), 0, "encode full: prefix");
-	CHECK_INT(rfc2047_encode("一二三四五六七八九十一二三四五六七八九十",
-		      &out),
+	CHECK_INT(
+	    rfc2047_encode("一二三四五六七八九十一二三四五六七八九十", &out),
 	    -1, "encode full: refused");
 	CHECK_STR(out.data, "Subject: ", "encode full: unchanged");
 	CHECK_INT(rfc2047_encode("plain text that does not fit in 40", &out),
-	    -1, "encode full: plain refused");
+	          -1, "encode full: plain refused");
 	CHECK_STR(out.data, "Subject: ", "encode full: plain unchanged");
 	buf_free(&out);
 }
