@@ -153,9 +153,9 @@ int
 blob_put(const char *base, const char *hex, const void *p, size_t len,
     char *err, size_t errlen)
 {
-	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX + 80], tmp[PATH_MAX + 80];
 	unsigned char rnd[8];
-	int status;
+	int status = STORE_FAILED;
 	int fd;
 	int n;
 

@@ -491,7 +491,7 @@ int
 db_simple(struct store *st, enum db_q q, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
-	int status;
+	int status = STORE_FAILED;
 
 	s = db_stmt(st, q, &status, err, errlen);
 	if (s == NULL)
@@ -515,7 +515,7 @@ run_in_batch(struct store *st, db_txn_fn *fn, void *ctx, char *err,
     size_t errlen)
 {
 	char ignored[8];
-	int status;
+	int status = STORE_FAILED;
 	int rc;
 
 	if (st->is_batch_lost) {
@@ -548,7 +548,7 @@ db_run(struct store *st, bool is_write, db_txn_fn *fn, void *ctx, char *err,
     size_t errlen)
 {
 	unsigned attempt;
-	int status;
+	int status = STORE_FAILED;
 
 	if (st->in_batch)
 		return run_in_batch(st, fn, ctx, err, errlen);
@@ -620,8 +620,8 @@ static int
 migrate_once(struct store *st, bool *is_done, char *err, size_t errlen)
 {
 	char pragma[64];
-	int status;
-	int v;
+	int status = STORE_FAILED;
+	int v = 0;
 
 	*is_done = false;
 	status = exec_sql(st, "BEGIN IMMEDIATE", "begin migration", err,
@@ -668,7 +668,7 @@ set_wal(struct store *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	const unsigned char *mode;
-	int status;
+	int status = STORE_FAILED;
 	int rc;
 
 	rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s,
@@ -700,7 +700,7 @@ db_open(struct store *st, const char *path, char *err, size_t errlen)
 {
 	unsigned attempt;
 	bool is_done;
-	int status;
+	int status = STORE_FAILED;
 	int rc;
 
 	rc = sqlite3_open_v2(path, &st->db,
@@ -810,6 +810,7 @@ db_iso(time_t t, char *buf)
 {
 	struct tm tm;
 	long off;
+	int hh, mm;
 	char sign;
 
 	buf[0] = '\0';
@@ -819,10 +820,13 @@ db_iso(time_t t, char *buf)
 	sign = off < 0 ? '-' : '+';
 	if (off < 0)
 		off = -off;
+	off %= 86400;
+	hh = (int)(off / 3600);
+	mm = (int)(off % 3600 / 60);
 	(void)snprintf(buf, STORE_TIME_MAX,
-	    "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, sign,
-	    off / 3600, off % 3600 / 60);
+	    "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
+	    (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
+	    tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, sign, hh, mm);
 }
 
 /* db_lower - lower-case ASCII copy. */
