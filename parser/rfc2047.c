@@ -119,7 +119,8 @@ rfc2047_b_decode(const char *t, size_t len, struct buf *b)
 		if (v < 0)
 			continue; /* blanks and padding, already checked */
 		acc = (acc << 6) | (unsigned long)v;
-		if (++nsym % 4 == 0) {
+		nsym++;
+		if (nsym % 4 == 0) {
 			q[0] = (unsigned char)(acc >> 16);
 			q[1] = (unsigned char)(acc >> 8);
 			q[2] = (unsigned char)acc;

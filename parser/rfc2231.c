@@ -166,7 +166,8 @@ rfc2231_section_of(const char *s, size_t *num_r, bool *is_starred_r)
 	if (*s != '*')
 		return false;
 	for (s++; *s >= '0' && *s <= '9'; s++) {
-		if (++nd > RFC2231_DIGITS_MAX)
+		nd++;
+		if (nd > RFC2231_DIGITS_MAX)
 			return false;
 		num = num * 10 + (size_t)(*s - '0');
 	}

@@ -27,6 +27,15 @@
 /* Longest ticket prefix accepted (the config allows far less). */
 #define RULES_PREFIX_MAX 64
 
+/*
+ * Zero bytes around every text handed to pcre2_match.  JIT code scans with
+ * vector loads that may read up to a vector past the subject's end (safe,
+ * inside the same page); in a caller's buffer slack those bytes are
+ * uninitialised and valgrind reports every such read.  Matching on a
+ * padded copy keeps the parser valgrind-clean for every caller.
+ */
+#define RULES_PAD 64
+
 /* First and largest size of the JIT stack of one scratch. */
 #define RULES_JIT_STACK_MIN (32u * 1024)
 #define RULES_JIT_STACK_MAX (PARSER_HEAP_LIMIT_KIB * 1024u)
@@ -192,15 +201,16 @@ struct rules_scratch {
 	pcre2_match_data *md;	     /* owned */
 	pcre2_match_context *mctx;   /* owned */
 	pcre2_jit_stack *jit_stack;  /* owned; NULL without JIT */
+	struct buf subject;	     /* padded copy of the subject */
+	struct buf body;	     /* padded copy of the scanned body */
 	struct buf lower_subject;    /* lower-cased subject */
 	struct buf lower_body;	     /* lower-cased body */
 };
 
-/* A text to match: a borrowed view, or an owned sanitised copy. */
+/* A text to match: a view into a padded scratch buffer. */
 struct rules_text {
 	const char *p;
 	size_t n;
-	char *owned;
 };
 
 /* rules_set_err - one line into err: controls out, never a split char */
@@ -602,6 +612,8 @@ rules_scratch_new(const struct rules *r)
 	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return NULL;
+	buf_init(&sc->subject, PARSER_SUBJECT_MAX + 2 * RULES_PAD);
+	buf_init(&sc->body, PARSER_BODY_SCAN_MAX + 2 * RULES_PAD);
 	buf_init(&sc->lower_subject, PARSER_SUBJECT_MAX);
 	buf_init(&sc->lower_body, PARSER_BODY_SCAN_MAX);
 	sc->md = pcre2_match_data_create(r->pairs, NULL);
@@ -639,6 +651,8 @@ rules_scratch_free(struct rules_scratch **p)
 	pcre2_match_data_free(sc->md);
 	pcre2_match_context_free(sc->mctx);
 	pcre2_jit_stack_free(sc->jit_stack);
+	buf_free(&sc->subject);
+	buf_free(&sc->body);
 	buf_free(&sc->lower_subject);
 	buf_free(&sc->lower_body);
 	free(sc);
@@ -676,29 +690,40 @@ rules_exec(const pcre2_code *code, struct rules_scratch *sc, const char *s,
 	}
 }
 
-/* rules_text_prepare - cut to max on a char boundary, sanitise if bad */
+/*
+ * rules_text_prepare - copy at most max bytes of s (cut on a character
+ * boundary; sanitised if not valid UTF-8) into b between RULES_PAD zero
+ * bytes, and point t at the copy.
+ */
 static int
-rules_text_prepare(struct rules_text *t, const char *s, size_t n, size_t max,
-    int flags)
+rules_text_prepare(struct rules_text *t, struct buf *b, const char *s,
+    size_t n, size_t max, int flags)
 {
-	t->owned = NULL;
-	if (s == NULL) {
-		t->p = "";
-		t->n = 0;
-		return 0;
-	}
+	static const char zero[RULES_PAD];
+	char *clean = NULL;
+	int rc = -1;
+
+	buf_reset(b);
+	if (s == NULL)
+		n = 0;
 	n = rules_cut(s, n, max);
-	if (utf8_valid(s, n)) {
-		t->p = s;
-		t->n = n;
-		return 0;
+	if (n > 0 && !utf8_valid(s, n)) {
+		clean = utf8_sanitise(s, n, max, flags);
+		if (clean == NULL)
+			return -1;
+		s = clean;
+		n = strlen(clean);
 	}
-	t->owned = utf8_sanitise(s, n, max, flags);
-	if (t->owned == NULL)
-		return -1;
-	t->p = t->owned;
-	t->n = strlen(t->owned);
-	return 0;
+	if (buf_append(b, zero, RULES_PAD) != 0 ||
+	    (n > 0 && buf_append(b, s, n) != 0) ||
+	    buf_append(b, zero, RULES_PAD) != 0)
+		goto out;
+	t->p = b->data + RULES_PAD;
+	t->n = n;
+	rc = 0;
+out:
+	free(clean);
+	return rc;
 }
 
 /* rules_trim_dup - copy of s[0..n) without surrounding spaces; "" ok */
@@ -955,7 +980,7 @@ rules_match_subject(const struct rules *r, struct rules_scratch *sc,
     const char *subject, size_t len, const char *body, size_t body_len,
     struct rules_match *m)
 {
-	struct rules_text subj = {NULL, 0, NULL}, bod = {NULL, 0, NULL};
+	struct rules_text subj = {NULL, 0}, bod = {NULL, 0};
 	const struct rules_format *hit = NULL;
 	char *g[RULES_G_N] = {NULL};
 	const char *kind, *cat_name;
@@ -965,7 +990,8 @@ rules_match_subject(const struct rules *r, struct rules_scratch *sc,
 
 	memset(m, 0, sizeof(*m));
 	/* Normally cut by the parser already; bounded here regardless. */
-	if (rules_text_prepare(&subj, subject, len, PARSER_SUBJECT_MAX, 0) != 0)
+	if (rules_text_prepare(&subj, &sc->subject, subject, len,
+		PARSER_SUBJECT_MAX, 0) != 0)
 		goto out;
 	if (rules_lower_into(&sc->lower_subject, subj.p, subj.n) != 0)
 		goto out;
@@ -1032,7 +1058,7 @@ rules_match_subject(const struct rules *r, struct rules_scratch *sc,
 		goto out;
 	has_body = body != NULL && body_len > 0;
 	if (has_body) {
-		if (rules_text_prepare(&bod, body, body_len,
+		if (rules_text_prepare(&bod, &sc->body, body, body_len,
 			PARSER_BODY_SCAN_MAX,
 			UTF8_KEEP_NEWLINES | UTF8_KEEP_TABS) != 0)
 			goto out;
@@ -1080,8 +1106,6 @@ rules_match_subject(const struct rules *r, struct rules_scratch *sc,
 out:
 	for (i = 0; i < RULES_G_N; i++)
 		free(g[i]);
-	free(subj.owned);
-	free(bod.owned);
 	if (rc != RULES_OK)
 		rules_match_clear(m);
 	return rc;

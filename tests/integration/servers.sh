@@ -333,6 +333,40 @@ servers_restart_imap() {
 	servers__start_imap "$1" "$servers__c"
 }
 
+# servers_switch_cert DIR [CERT] - like servers_restart_imap but without a
+# restart (doveadm reload, about 50 ms instead of 1 s): sessions already
+# logged in stay up; returns once IMAPS presents CERT
+servers_switch_cert() {
+	servers__c=${2:-localhost}
+	[ -f "$1/tls/$servers__c.pem" ] ||
+	    servers__die "no certificate named $servers__c" || return 1
+	servers__write_conf "$1" "$servers__c" || return 1
+	echo "$servers__c" >"$1/imap.cert"
+	doveadm -c "$1/dovecot.conf" reload ||
+	    servers__die "doveadm reload failed" || return 1
+	"$SERVERS_PYTHON" - "$IMAPS_PORT" "$1/tls/$servers__c.pem" <<'EOF' ||
+import socket, ssl, sys, time
+port, pem = int(sys.argv[1]), sys.argv[2]
+with open(pem) as f:
+    want = ssl.PEM_cert_to_DER_cert(f.read())
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    try:
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port),
+                                                      timeout=2)) as s:
+            if s.getpeercert(binary_form=True) == want:
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.02)
+sys.exit(1)
+EOF
+	    servers__die "IMAPS did not switch to certificate $servers__c"
+}
+
 # servers_start_smtp DIR - start the SMTP relay on DIR's SMTP port(s)
 servers_start_smtp() {
 	# shellcheck source=/dev/null

@@ -174,7 +174,7 @@ test_limit(struct charset_conv *cc)
 		in = words(cases[i].n);
 		want = expect_words(cases[i].n, cases[i].decoded);
 		(void)snprintf(what, sizeof(what), "limit case %zu", i);
-		if (!CHECK(in != NULL && want != NULL, what)) {
+		if (CHECK(in != NULL && want != NULL, what) == 0) {
 			free(in);
 			free(want);
 			continue;
@@ -348,7 +348,8 @@ check_lines(const char *s, size_t len)
 		if (s[i] == '\n' || (unsigned char)s[i] < 0x20 ||
 		    (unsigned char)s[i] > 0x7e)
 			return 0;
-		if (++line > 76)
+		line++;
+		if (line > 76)
 			return 0;
 	}
 	return 1;
