@@ -48,10 +48,13 @@ STORE_SRCS = \
 	store/store.c
 
 DAEMON_SRCS = \
+	daemon/ack.c \
 	daemon/config.c \
 	daemon/glue.c \
+	daemon/ingest.c \
 	daemon/json.c \
-	daemon/log.c
+	daemon/log.c \
+	daemon/smtp.c
 
 TICKETCTL_SRCS = \
 	daemon/ticketctl.c \

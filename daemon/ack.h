@@ -36,10 +36,10 @@ struct buf;
 
 enum ack_status {
 	ACK_OK = 0,
-	ACK_BAD_RECIPIENT,	/* To is not a plain addr-spec: fail for good */
-	ACK_BAD_FIELD,		/* our own input is unusable (from, id, ...) */
-	ACK_BAD_TEMPLATE,	/* template unreadable, too large, not UTF-8 */
-	ACK_NOMEM,		/* out of memory or the output buffer is full */
+	ACK_BAD_RECIPIENT, /* To is not a plain addr-spec: fail for good */
+	ACK_BAD_FIELD,     /* our own input is unusable (from, id, ...) */
+	ACK_BAD_TEMPLATE,  /* template unreadable, too large, not UTF-8 */
+	ACK_NOMEM,         /* out of memory or the output buffer is full */
 };
 
 /*
@@ -47,23 +47,23 @@ enum ack_status {
  * and may be NULL (or its count 0) unless marked "required".
  */
 struct ack_fields {
-	const char *ticket_id;	/* required: e.g. "CM-20231105-001" */
-	const char *to;		/* required: requester's addr-spec */
-	const char *from;	/* required: [smtp] from, "Name <addr>" */
-	const char *summary;	/* parsed summary (untrusted) */
+	const char *ticket_id; /* required: e.g. "CM-20231105-001" */
+	const char *to;        /* required: requester's addr-spec */
+	const char *from;      /* required: [smtp] from, "Name <addr>" */
+	const char *summary;   /* parsed summary (untrusted) */
 	const char *category;
 	const char *priority;
-	const char *due_at;	/* ISO 8601 text */
-	const char *const *order_numbers;	/* untrusted */
+	const char *due_at;               /* ISO 8601 text */
+	const char *const *order_numbers; /* untrusted */
 	size_t n_order_numbers;
-	const char *const *attachments;		/* names, untrusted */
+	const char *const *attachments; /* names, untrusted */
 	size_t n_attachments;
-	const char *orig_message_id;		/* "<id>", untrusted */
-	const char *const *orig_references;	/* "<id>" each, untrusted */
+	const char *orig_message_id;        /* "<id>", untrusted */
+	const char *const *orig_references; /* "<id>" each, untrusted */
 	size_t n_orig_references;
-	bool show_formats;	/* no documented format matched: add help */
-	const char *message_id;	/* required: the ack's own "<id>" */
-	time_t date;		/* Date header (written in UTC) */
+	bool show_formats;      /* no documented format matched: add help */
+	const char *message_id; /* required: the ack's own "<id>" */
+	time_t date;            /* Date header (written in UTC) */
 };
 
 /*
@@ -75,7 +75,7 @@ struct ack_fields {
  * ACK_NOMEM.
  */
 int ack_template_load(const char *path, char **text_r, char *err,
-    size_t errlen);
+                      size_t errlen);
 
 /* ack_builtin_template - the static built-in template text. */
 const char *ack_builtin_template(void);
@@ -104,7 +104,7 @@ const char *ack_builtin_template(void);
  * is left as it was.
  */
 int ack_render(const struct ack_fields *f, const char *template,
-    struct buf *out, char *err, size_t errlen);
+               struct buf *out, char *err, size_t errlen);
 
 /*
  * ack_new_message_id - write "<ticketd.TIMESTAMP.RANDOM@domain>" into buf

@@ -78,6 +78,108 @@ glue_parser_new(const struct config *cfg, struct parser **parser_r,
 	return parser_new(&s, parser_r, err, errlen);
 }
 
+/* glue_store_settings - config to store settings */
+void
+glue_store_settings(const struct config *cfg, struct store_settings *ss)
+{
+	static char domain[256];
+	const char *at;
+
+	memset(ss, 0, sizeof(*ss));
+	ss->state_dir = cfg->state_dir;
+	ss->ticket_prefix = cfg->ticket_prefix;
+	ss->timezone = cfg->ticket_timezone;
+	ss->order_merge_days = (unsigned)cfg->order_merge_days;
+	ss->no_order_merge = cfg->order_merge_days == 0;
+	ss->due_urgent_min = (unsigned)cfg->due_urgent;
+	ss->due_complaint_min = (unsigned)cfg->due_complaint;
+	ss->due_normal_min = (unsigned)cfg->due_normal;
+	ss->max_acks_per_sender = (unsigned)cfg->max_acks_per_sender;
+	ss->no_acks = !cfg->ack_enabled;
+	glue_addr_of(cfg->smtp_from, domain, sizeof(domain));
+	at = strchr(domain, '@');
+	ss->ack_domain = at != NULL ? at + 1 : NULL;
+}
+
+/* strv - a strlist as the const array the store takes */
+static const char *const *
+strv(const struct strlist *l)
+{
+	return (const char *const *)(void *)l->v;
+}
+
+/* glue_store_msg - parse result to filing request */
+int
+glue_store_msg(const struct parser_msg *pm, const void *raw, size_t len,
+    const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+    const char *quarantine_reason, struct glue_msg *g)
+{
+	struct store_msg *sm = &g->sm;
+	size_t i;
+
+	memset(g, 0, sizeof(*g));
+	sm->raw = raw;
+	sm->raw_len = len;
+	sm->mailbox = mailbox;
+	sm->uidvalidity = uidvalidity;
+	sm->uid = uid;
+	sm->quarantine_reason = quarantine_reason;
+	if (pm == NULL)
+		return 0;
+	sm->message_id = pm->message_id;
+	sm->in_reply_to = pm->in_reply_to;
+	sm->references = strv(&pm->references);
+	sm->n_references = pm->references.n;
+	sm->from = pm->from;
+	sm->requester = pm->requester;
+	sm->subject = pm->subject;
+	sm->summary = pm->summary;
+	sm->date = pm->date;
+	sm->text = pm->body_text;
+	sm->format = pm->format;
+	sm->ticket_ref = pm->ticket_ref;
+	sm->priority = pm->priority;
+	sm->category = pm->category;
+	sm->kind = pm->kind;
+	sm->is_review = pm->is_review;
+	sm->user_id = pm->user_id;
+	sm->order_numbers = strv(&pm->order_numbers);
+	sm->n_order_numbers = pm->order_numbers.n;
+	sm->screening_numbers = strv(&pm->screening_numbers);
+	sm->n_screening_numbers = pm->screening_numbers.n;
+	sm->ack_suppress = pm->ack_suppress;
+	sm->is_bounce = pm->is_bounce;
+	sm->bounce_refs = strv(&pm->bounce_refs);
+	sm->n_bounce_refs = pm->bounce_refs.n;
+	if (pm->n_attachments > 0) {
+		g->att = calloc(pm->n_attachments, sizeof(*g->att));
+		if (g->att == NULL)
+			return -1;
+		for (i = 0; i < pm->n_attachments; i++) {
+			const struct parser_attachment *a = &pm->attachments[i];
+
+			g->att[i].filename = a->filename;
+			g->att[i].content_type = a->content_type;
+			g->att[i].data = a->data;
+			g->att[i].size = a->size;
+			g->att[i].sha256 = a->sha256;
+			g->att[i].skipped = a->skipped == PARSER_SKIP_NONE
+			    ? NULL : parser_skip_name(a->skipped);
+		}
+		sm->attachments = g->att;
+		sm->n_attachments = pm->n_attachments;
+	}
+	return 0;
+}
+
+/* glue_msg_clear - free the arrays */
+void
+glue_msg_clear(struct glue_msg *g)
+{
+	free(g->att);
+	memset(g, 0, sizeof(*g));
+}
+
 /* glue_read_file - bounded whole-file read */
 char *
 glue_read_file(const char *path, size_t max, size_t *len_r, int *over_r)

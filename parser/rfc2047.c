@@ -9,7 +9,6 @@
  * positions of the next "?=" and line break are remembered.
  */
 #include <stdbool.h>
-#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 

@@ -21,7 +21,7 @@
 #include "parser/limits.h"
 #include "parser/rules.h"
 
-#define RULES_COMPILE_FLAGS                                                   \
+#define RULES_COMPILE_FLAGS                                                    \
 	(PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C)
 
 /* Longest ticket prefix accepted (the config allows far less). */
@@ -50,7 +50,7 @@
  * digit (so "order number: pending" is not a number), not followed by
  * another value character (so 33 characters are refused, not cut).
  */
-#define RX_VALUE                                                              \
+#define RX_VALUE                                                               \
 	"(?-i:(?=[A-Za-z-]{0,31}[0-9])[A-Za-z0-9-]{4,32}(?![A-Za-z0-9-]))"
 #define RX_LABEL_TAIL "\\s*(?:no\\.?(?![A-Za-z])|number|#|id(?![A-Za-z]))"
 /*
@@ -58,16 +58,15 @@
  * "场次号/订单号" give an order number, as SPEC §3 says: only a label of
  * just 场次号 gives a screening number.  订单号码 is accepted as well.
  */
-#define RX_ORDER_LABEL                                                        \
-	"(?:订单编号|订单号码|订单号(?:/场次号)?|场次号/订单号|"              \
+#define RX_ORDER_LABEL                                                               \
+	"(?:订单编号|订单号码|订单号(?:/场次号)?|场次号/订单号|" \
 	"(?<![A-Za-z])order" RX_LABEL_TAIL ")"
-#define RX_SCREEN_LABEL                                                       \
+#define RX_SCREEN_LABEL                                                        \
 	"(?:场次编号|场次号|(?<![A-Za-z])screening" RX_LABEL_TAIL ")"
 #define RX_SEP "\\s*:?\\s*"
-#define RX_NUMBER_PAREN                                                       \
-	"(?:\\s*\\(\\s*(?:" RX_ORDER_LABEL RX_SEP "(?<order_no>" RX_VALUE     \
-	")|" RX_SCREEN_LABEL RX_SEP "(?<screening_no>" RX_VALUE               \
-	"))\\s*\\))?"
+#define RX_NUMBER_PAREN                                                        \
+	"(?:\\s*\\(\\s*(?:" RX_ORDER_LABEL RX_SEP "(?<order_no>" RX_VALUE      \
+	")|" RX_SCREEN_LABEL RX_SEP "(?<screening_no>" RX_VALUE "))\\s*\\))?"
 
 /* Which built-in a format is; user patterns are RULES_FMT_USER. */
 enum rules_fmt {
@@ -98,41 +97,41 @@ struct rules_builtin {
  * by about, regarding, concerning, on or re.  The parenthesis is optional.
  */
 static const struct rules_builtin rules_builtins[] = {
-	{"follow-up", RULES_FMT_FOLLOW_UP, NULL},
-	{"urgent", RULES_FMT_URGENT,
-	    "^\\[\\s*(?<priority>紧急|加急|urgent|emergency)\\s*\\]\\s*"
-	    "(?:\\[\\s*(?<user_id>(?-i:[A-Za-z0-9_-]{3,32}))\\s*\\]\\s*)?"
-	    "(?<summary>.*)$"},
-	{"refund", RULES_FMT_REFUND,
-	    "^(?:退票申请|refund\\s+request(?![A-Za-z]))\\s*[:-]?\\s*"
-	    "(?:" RX_ORDER_LABEL RX_SEP "(?<order_no>" RX_VALUE "))?"},
-	{"inquiry/appeal", RULES_FMT_INQUIRY,
-	    "^关于\\s*\\[\\s*(?<category>[^\\[\\]]{1,64})\\]\\s*的\\s*"
-	    "(?<kind>咨询\\s*/\\s*申诉|申诉\\s*/\\s*咨询|咨询|申诉)" RX_NUMBER_PAREN},
-	{"inquiry/appeal", RULES_FMT_INQUIRY,
-	    "^(?<kind>(?:inquiry|enquiry|appeal)"
-	    "(?:\\s*/\\s*(?:inquiry|enquiry|appeal))?)"
-	    "\\s+(?:about|regarding|concerning|on|re:?)\\s*"
-	    "\\[\\s*(?<category>[^\\[\\]]{1,64})\\]" RX_NUMBER_PAREN},
-	{"review", RULES_FMT_REVIEW, "复议|复核|review\\s+request"},
+    {"follow-up", RULES_FMT_FOLLOW_UP, NULL},
+    {"urgent", RULES_FMT_URGENT,
+     "^\\[\\s*(?<priority>紧急|加急|urgent|emergency)\\s*\\]\\s*"
+     "(?:\\[\\s*(?<user_id>(?-i:[A-Za-z0-9_-]{3,32}))\\s*\\]\\s*)?"
+     "(?<summary>.*)$"},
+    {"refund", RULES_FMT_REFUND,
+     "^(?:退票申请|refund\\s+request(?![A-Za-z]))\\s*[:-]?\\s*"
+     "(?:" RX_ORDER_LABEL RX_SEP "(?<order_no>" RX_VALUE "))?"},
+    {"inquiry/appeal", RULES_FMT_INQUIRY,
+     "^关于\\s*\\[\\s*(?<category>[^\\[\\]]{1,64})\\]\\s*的\\s*"
+     "(?<kind>咨询\\s*/\\s*申诉|申诉\\s*/\\s*咨询|咨询|申诉)" RX_NUMBER_PAREN},
+    {"inquiry/appeal", RULES_FMT_INQUIRY,
+     "^(?<kind>(?:inquiry|enquiry|appeal)"
+     "(?:\\s*/\\s*(?:inquiry|enquiry|appeal))?)"
+     "\\s+(?:about|regarding|concerning|on|re:?)\\s*"
+     "\\[\\s*(?<category>[^\\[\\]]{1,64})\\]" RX_NUMBER_PAREN},
+    {"review", RULES_FMT_REVIEW, "复议|复核|review\\s+request"},
 };
 
 /* Order and screening numbers anywhere (subject, then body). */
 static const char rules_number_regex[] =
     RX_ORDER_LABEL RX_SEP "(?<order_no>" RX_VALUE ")|" RX_SCREEN_LABEL RX_SEP
-			  "(?<screening_no>" RX_VALUE ")";
+                          "(?<screening_no>" RX_VALUE ")";
 
 /* The category table of SPEC §4, in order. */
 static const struct rules_category rules_default_categories[] = {
-	{"ticketing_refund", "退票,改签,退款,票务,购票,refund"},
-	{"screening_seat", "放映,座位,影厅,seat"},
-	{"membership_points", "会员,积分,points"},
-	{"partnership_ads", "合作,广告"},
-	{"equipment_service", "设备,音画,服务质量"},
-	{"account", "账号,登录,密码,被盗,login"},
-	{"payment", "充值,到账,支付,payment"},
-	{"content_review", "审核,版权,侵权"},
-	{"data_loss", "数据丢失,进度,恢复"},
+    {"ticketing_refund", "退票,改签,退款,票务,购票,refund"},
+    {"screening_seat", "放映,座位,影厅,seat"},
+    {"membership_points", "会员,积分,points"},
+    {"partnership_ads", "合作,广告"},
+    {"equipment_service", "设备,音画,服务质量"},
+    {"account", "账号,登录,密码,被盗,login"},
+    {"payment", "充值,到账,支付,payment"},
+    {"content_review", "审核,版权,侵权"},
+    {"data_loss", "数据丢失,进度,恢复"},
 };
 
 /* Named groups read from the format that matched. */
@@ -149,25 +148,33 @@ enum rules_group {
 };
 
 static const char *const rules_group_names[RULES_G_N] = {
-	"ticket_id", "priority", "user_id", "order_no",
-	"screening_no", "category", "kind", "summary",
+    "ticket_id",    "priority", "user_id", "order_no",
+    "screening_no", "category", "kind",    "summary",
 };
 
 static const char *const rules_urgent_words[] = {
-	"紧急", "加急", "urgent", "emergency",
+    "紧急",
+    "加急",
+    "urgent",
+    "emergency",
 };
 static const char *const rules_complaint_words[] = {
-	"投诉", "申诉", "complaint", "appeal",
+    "投诉",
+    "申诉",
+    "complaint",
+    "appeal",
 };
 static const char *const rules_review_words[] = {
-	"复议", "复核", "review request",
+    "复议",
+    "复核",
+    "review request",
 };
 
 struct rules_format {
-	char *name;	    /* owned */
-	pcre2_code *code;   /* owned */
+	char *name;       /* owned */
+	pcre2_code *code; /* owned */
 	enum rules_fmt fmt;
-	bool is_jit;	    /* JIT code exists for it */
+	bool is_jit; /* JIT code exists for it */
 };
 
 struct rules_keyword {
@@ -176,35 +183,35 @@ struct rules_keyword {
 };
 
 struct rules_cat {
-	char *name;			/* owned */
-	char *store;			/* owned, lower-cased keyword bytes */
-	struct rules_keyword *kw;	/* owned array */
+	char *name;               /* owned */
+	char *store;              /* owned, lower-cased keyword bytes */
+	struct rules_keyword *kw; /* owned array */
 	size_t n_kw;
 };
 
 struct rules {
 	struct rules_format *formats; /* owned, in match order */
 	size_t n_formats;
-	pcre2_code *ticket_re;	/* owned; ticket id anywhere */
-	pcre2_code *number_re;	/* owned; labelled numbers anywhere */
+	pcre2_code *ticket_re; /* owned; ticket id anywhere */
+	pcre2_code *number_re; /* owned; labelled numbers anywhere */
 	uint32_t number_order_group;
 	uint32_t number_screen_group;
 	struct rules_cat *cats; /* owned */
 	size_t n_cats;
-	char *prefix;		/* owned ticket prefix */
-	uint32_t pairs;		/* ovector pairs the largest pattern needs */
+	char *prefix;   /* owned ticket prefix */
+	uint32_t pairs; /* ovector pairs the largest pattern needs */
 	uint32_t match_limit;
-	bool has_jit;		/* at least one pattern has JIT code */
+	bool has_jit; /* at least one pattern has JIT code */
 };
 
 struct rules_scratch {
-	pcre2_match_data *md;	     /* owned */
-	pcre2_match_context *mctx;   /* owned */
-	pcre2_jit_stack *jit_stack;  /* owned; NULL without JIT */
-	struct buf subject;	     /* padded copy of the subject */
-	struct buf body;	     /* padded copy of the scanned body */
-	struct buf lower_subject;    /* lower-cased subject */
-	struct buf lower_body;	     /* lower-cased body */
+	pcre2_match_data *md;       /* owned */
+	pcre2_match_context *mctx;  /* owned */
+	pcre2_jit_stack *jit_stack; /* owned; NULL without JIT */
+	struct buf subject;         /* padded copy of the subject */
+	struct buf body;            /* padded copy of the scanned body */
+	struct buf lower_subject;   /* lower-cased subject */
+	struct buf lower_body;      /* lower-cased body */
 };
 
 /* A text to match: a view into a padded scratch buffer. */
@@ -216,7 +223,7 @@ struct rules_text {
 /* rules_set_err - one line into err: controls out, never a split char */
 static void
 rules_set_err(char *err, size_t errlen, const char *what, const char *name,
-    const char *msg, long off)
+              const char *msg, long off)
 {
 	size_t i, n;
 	int k;
@@ -224,8 +231,8 @@ rules_set_err(char *err, size_t errlen, const char *what, const char *name,
 	if (err == NULL || errlen == 0)
 		return;
 	if (off >= 0)
-		k = snprintf(err, errlen, "%s %s: %s at offset %ld", what,
-		    name, msg, off);
+		k = snprintf(err, errlen, "%s %s: %s at offset %ld", what, name,
+		             msg, off);
 	else
 		k = snprintf(err, errlen, "%s %s: %s", what, name, msg);
 	if (k < 0) {
@@ -292,7 +299,7 @@ rules_has(const char *hay, size_t hn, const char *needle, size_t n)
 /* rules_has_any - whether any of the (lower-case) words occurs in hay */
 static bool
 rules_has_any(const char *hay, size_t hn, const char *const *words,
-    size_t n_words)
+              size_t n_words)
 {
 	size_t i;
 
@@ -327,12 +334,13 @@ rules_compile(const char *name, const char *regex, char *err, size_t errlen)
 	int ec;
 
 	code = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED,
-	    RULES_COMPILE_FLAGS, &ec, &off, NULL);
+	                     RULES_COMPILE_FLAGS, &ec, &off, NULL);
 	if (code == NULL) {
 		if (pcre2_get_error_message(ec, msg, sizeof(msg)) < 0)
-			(void)snprintf((char *)msg, sizeof(msg), "error %d", ec);
+			(void)snprintf((char *)msg, sizeof(msg), "error %d",
+			               ec);
 		rules_set_err(err, errlen, "pattern", name, (const char *)msg,
-		    off > LONG_MAX ? LONG_MAX : (long)off);
+		              off > LONG_MAX ? LONG_MAX : (long)off);
 	}
 	return code;
 }
@@ -379,7 +387,7 @@ rules_ticket_regex(const char *prefix, struct buf *b)
 /* rules_add_format - compile and append one format */
 static int
 rules_add_format(struct rules *r, const char *name, const char *regex,
-    enum rules_fmt fmt, char *err, size_t errlen)
+                 enum rules_fmt fmt, char *err, size_t errlen)
 {
 	struct rules_format *f = &r->formats[r->n_formats];
 
@@ -412,8 +420,7 @@ rules_is_kw_sep(const char *s, size_t n)
 
 /* rules_add_category - copy one keyword rule, keywords lower-cased */
 static int
-rules_add_category(struct rules_cat *c, const char *name,
-    const char *keywords)
+rules_add_category(struct rules_cat *c, const char *name, const char *keywords)
 {
 	size_t n, i, start, end, sep, count = 0;
 
@@ -436,11 +443,11 @@ rules_add_category(struct rules_cat *c, const char *name,
 			continue;
 		}
 		end = i;
-		while (start < end && (c->store[start] == ' ' ||
-		    c->store[start] == '\t'))
+		while (start < end &&
+		       (c->store[start] == ' ' || c->store[start] == '\t'))
 			start++;
-		while (end > start && (c->store[end - 1] == ' ' ||
-		    c->store[end - 1] == '\t'))
+		while (end > start &&
+		       (c->store[end - 1] == ' ' || c->store[end - 1] == '\t'))
 			end--;
 		if (end > start) {
 			c->kw[count].p = c->store + start;
@@ -457,7 +464,7 @@ rules_add_category(struct rules_cat *c, const char *name,
 /* rules_new - compile everything (see rules.h) */
 int
 rules_new(const struct rules_settings *s, struct rules **rules_r, char *err,
-    size_t errlen)
+          size_t errlen)
 {
 	static const struct rules_settings none = {0};
 	const struct rules_category *cats;
@@ -475,42 +482,46 @@ rules_new(const struct rules_settings *s, struct rules **rules_r, char *err,
 		goto out;
 	r->pairs = 1;
 	r->match_limit = s->match_limit == 0 ? PARSER_MATCH_LIMIT
-	    : s->match_limit > UINT32_MAX    ? UINT32_MAX
-					     : (uint32_t)s->match_limit;
-	r->prefix = strdup(s->ticket_prefix == NULL || s->ticket_prefix[0] ==
-		    '\0' ? "CM" : s->ticket_prefix);
+	                 : s->match_limit > UINT32_MAX
+	                     ? UINT32_MAX
+	                     : (uint32_t)s->match_limit;
+	r->prefix =
+	    strdup(s->ticket_prefix == NULL || s->ticket_prefix[0] == '\0'
+	               ? "CM"
+	               : s->ticket_prefix);
 	if (r->prefix == NULL)
 		goto out;
 	if (strlen(r->prefix) > RULES_PREFIX_MAX) {
 		rules_set_err(err, errlen, "ticket prefix", r->prefix,
-		    "too long", -1);
+		              "too long", -1);
 		rc = RULES_BAD_PATTERN;
 		goto out;
 	}
 	if (rules_ticket_regex(r->prefix, &rx) != 0)
 		goto out;
 
-	n_builtins = s->no_builtins ? 0
-	    : sizeof(rules_builtins) / sizeof(rules_builtins[0]);
-	r->formats = calloc(s->n_patterns + n_builtins + 1,
-	    sizeof(*r->formats));
+	n_builtins = s->no_builtins
+	                 ? 0
+	                 : sizeof(rules_builtins) / sizeof(rules_builtins[0]);
+	r->formats =
+	    calloc(s->n_patterns + n_builtins + 1, sizeof(*r->formats));
 	if (r->formats == NULL)
 		goto out;
 	for (i = 0; i < s->n_patterns; i++) {
 		const struct rules_pattern *p = &s->patterns[i];
 
-		if (p->name == NULL || p->name[0] == '\0' ||
-		    p->regex == NULL) {
+		if (p->name == NULL || p->name[0] == '\0' || p->regex == NULL) {
 			(void)snprintf(label, sizeof(label), "#%zu", i + 1);
 			rules_set_err(err, errlen, "pattern",
-			    p->name == NULL || p->name[0] == '\0' ? label
-								  : p->name,
-			    "missing name or regex", -1);
+			              p->name == NULL || p->name[0] == '\0'
+			                  ? label
+			                  : p->name,
+			              "missing name or regex", -1);
 			rc = RULES_BAD_PATTERN;
 			goto out;
 		}
 		rc = rules_add_format(r, p->name, p->regex, RULES_FMT_USER, err,
-		    errlen);
+		                      errlen);
 		if (rc != RULES_OK)
 			goto out;
 	}
@@ -518,7 +529,8 @@ rules_new(const struct rules_settings *s, struct rules **rules_r, char *err,
 		const struct rules_builtin *b = &rules_builtins[i];
 
 		rc = rules_add_format(r, b->name,
-		    b->regex == NULL ? rx.data : b->regex, b->fmt, err, errlen);
+		                      b->regex == NULL ? rx.data : b->regex,
+		                      b->fmt, err, errlen);
 		if (rc != RULES_OK)
 			goto out;
 	}
@@ -527,16 +539,16 @@ rules_new(const struct rules_settings *s, struct rules **rules_r, char *err,
 	if (r->ticket_re == NULL)
 		goto out;
 	(void)rules_add_code(r, r->ticket_re);
-	r->number_re = rules_compile("order-number", rules_number_regex, err,
-	    errlen);
+	r->number_re =
+	    rules_compile("order-number", rules_number_regex, err, errlen);
 	if (r->number_re == NULL)
 		goto out;
 	(void)rules_add_code(r, r->number_re);
 	ec = pcre2_substring_number_from_name(r->number_re,
-	    (PCRE2_SPTR) "order_no");
+	                                      (PCRE2_SPTR) "order_no");
 	r->number_order_group = ec > 0 ? (uint32_t)ec : 0;
 	ec = pcre2_substring_number_from_name(r->number_re,
-	    (PCRE2_SPTR) "screening_no");
+	                                      (PCRE2_SPTR) "screening_no");
 	r->number_screen_group = ec > 0 ? (uint32_t)ec : 0;
 
 	rc = RULES_NOMEM;
@@ -545,7 +557,7 @@ rules_new(const struct rules_settings *s, struct rules **rules_r, char *err,
 	if (cats == NULL) {
 		cats = rules_default_categories;
 		n_cats = sizeof(rules_default_categories) /
-		    sizeof(rules_default_categories[0]);
+		         sizeof(rules_default_categories[0]);
 	}
 	r->cats = calloc(n_cats + 1, sizeof(*r->cats));
 	if (r->cats == NULL)
@@ -554,13 +566,13 @@ rules_new(const struct rules_settings *s, struct rules **rules_r, char *err,
 		if (cats[i].name == NULL || cats[i].name[0] == '\0') {
 			(void)snprintf(label, sizeof(label), "#%zu", i + 1);
 			rules_set_err(err, errlen, "category", label,
-			    "missing name", -1);
+			              "missing name", -1);
 			rc = RULES_BAD_PATTERN;
 			goto out;
 		}
 		r->n_cats++;
 		rc = rules_add_category(&r->cats[i], cats[i].name,
-		    cats[i].keywords);
+		                        cats[i].keywords);
 		if (rc != RULES_OK)
 			goto out;
 	}
@@ -627,8 +639,8 @@ rules_scratch_new(const struct rules *r)
 	if (r->has_jit) {
 		/* Bounded like the interpreter's heap, so both give up on
 		   the same runaway patterns. */
-		sc->jit_stack = pcre2_jit_stack_create(RULES_JIT_STACK_MIN,
-		    RULES_JIT_STACK_MAX, NULL);
+		sc->jit_stack = pcre2_jit_stack_create(
+		    RULES_JIT_STACK_MIN, RULES_JIT_STACK_MAX, NULL);
 		if (sc->jit_stack == NULL)
 			goto fail;
 		pcre2_jit_stack_assign(sc->mctx, NULL, sc->jit_stack);
@@ -666,12 +678,12 @@ rules_scratch_free(struct rules_scratch **p)
  */
 static int
 rules_exec(const pcre2_code *code, struct rules_scratch *sc, const char *s,
-    size_t n, size_t start, struct rules_match *m)
+           size_t n, size_t start, struct rules_match *m)
 {
 	int rc;
 
 	rc = pcre2_match(code, (PCRE2_SPTR)s, n, start, PCRE2_NO_UTF_CHECK,
-	    sc->md, sc->mctx);
+	                 sc->md, sc->mctx);
 	if (rc > 0)
 		return 1;
 	switch (rc) {
@@ -696,8 +708,8 @@ rules_exec(const pcre2_code *code, struct rules_scratch *sc, const char *s,
  * bytes, and point t at the copy.
  */
 static int
-rules_text_prepare(struct rules_text *t, struct buf *b, const char *s,
-    size_t n, size_t max, int flags)
+rules_text_prepare(struct rules_text *t, struct buf *b, const char *s, size_t n,
+                   size_t max, int flags)
 {
 	static const char zero[RULES_PAD];
 	char *clean = NULL;
@@ -755,16 +767,17 @@ rules_groups_get(struct rules_scratch *sc, char **g)
 
 	for (i = 0; i < RULES_G_N; i++) {
 		g[i] = NULL;
-		rc = pcre2_substring_length_byname(sc->md,
-		    (PCRE2_SPTR)rules_group_names[i], &len);
+		rc = pcre2_substring_length_byname(
+		    sc->md, (PCRE2_SPTR)rules_group_names[i], &len);
 		if (rc != 0)
 			continue; /* no such group, or it did not take part */
 		tmp = malloc(len + 1);
 		if (tmp == NULL)
 			return -1;
 		size = len + 1;
-		rc = pcre2_substring_copy_byname(sc->md,
-		    (PCRE2_SPTR)rules_group_names[i], (PCRE2_UCHAR *)tmp, &size);
+		rc = pcre2_substring_copy_byname(
+		    sc->md, (PCRE2_SPTR)rules_group_names[i],
+		    (PCRE2_UCHAR *)tmp, &size);
 		if (rc != 0) {
 			free(tmp);
 			continue;
@@ -841,7 +854,7 @@ rules_add_number(struct strlist *l, const char *s, size_t n)
 /* rules_scan_numbers - every labelled order/screening number in text */
 static int
 rules_scan_numbers(const struct rules *r, struct rules_scratch *sc,
-    const struct rules_text *t, struct rules_match *m)
+                   const struct rules_text *t, struct rules_match *m)
 {
 	PCRE2_SIZE *ov;
 	size_t start = 0, og = r->number_order_group;
@@ -858,11 +871,13 @@ rules_scan_numbers(const struct rules *r, struct rules_scratch *sc,
 		ov = pcre2_get_ovector_pointer(sc->md);
 		if (og > 0 && ov[2 * og] != PCRE2_UNSET) {
 			if (rules_add_number(&m->order_numbers,
-			    t->p + ov[2 * og], ov[2 * og + 1] - ov[2 * og]) != 0)
+			                     t->p + ov[2 * og],
+			                     ov[2 * og + 1] - ov[2 * og]) != 0)
 				return -1;
 		} else if (sg > 0 && ov[2 * sg] != PCRE2_UNSET) {
 			if (rules_add_number(&m->screening_numbers,
-			    t->p + ov[2 * sg], ov[2 * sg + 1] - ov[2 * sg]) != 0)
+			                     t->p + ov[2 * sg],
+			                     ov[2 * sg + 1] - ov[2 * sg]) != 0)
 				return -1;
 		}
 		/* every match is a label plus a value: never empty */
@@ -880,7 +895,7 @@ rules_category_in(const struct rules *r, const char *lower, size_t n)
 	for (i = 0; i < r->n_cats; i++) {
 		for (k = 0; k < r->cats[i].n_kw; k++) {
 			if (rules_has(lower, n, r->cats[i].kw[k].p,
-			    r->cats[i].kw[k].n))
+			              r->cats[i].kw[k].n))
 				return i;
 		}
 	}
@@ -954,12 +969,12 @@ rules_kind(char *v)
 /* rules_priority - "urgent", "complaint" or "normal" (SPEC §4) */
 static const char *
 rules_priority(const struct rules_format *hit, char *pv, const char *kind,
-    const struct buf *lsubj)
+               const struct buf *lsubj)
 {
 	size_t i, n = pv == NULL ? 0 : strlen(pv);
 	size_t nu = sizeof(rules_urgent_words) / sizeof(rules_urgent_words[0]);
-	size_t nc = sizeof(rules_complaint_words) /
-	    sizeof(rules_complaint_words[0]);
+	size_t nc =
+	    sizeof(rules_complaint_words) / sizeof(rules_complaint_words[0]);
 
 	for (i = 0; i < n; i++)
 		pv[i] = rules_lower(pv[i]);
@@ -969,7 +984,7 @@ rules_priority(const struct rules_format *hit, char *pv, const char *kind,
 	if ((pv != NULL && rules_has_any(pv, n, rules_complaint_words, nc)) ||
 	    rules_has_any(lsubj->data, lsubj->len, rules_complaint_words, nc) ||
 	    (kind != NULL &&
-		rules_has_any(kind, strlen(kind), rules_complaint_words, nc)))
+	     rules_has_any(kind, strlen(kind), rules_complaint_words, nc)))
 		return "complaint";
 	return "normal";
 }
@@ -977,21 +992,21 @@ rules_priority(const struct rules_format *hit, char *pv, const char *kind,
 /* rules_match_subject - classify one subject (see rules.h) */
 int
 rules_match_subject(const struct rules *r, struct rules_scratch *sc,
-    const char *subject, size_t len, const char *body, size_t body_len,
-    struct rules_match *m)
+                    const char *subject, size_t len, const char *body,
+                    size_t body_len, struct rules_match *m)
 {
 	struct rules_text subj = {NULL, 0}, bod = {NULL, 0};
 	const struct rules_format *hit = NULL;
 	char *g[RULES_G_N] = {NULL};
 	const char *kind, *cat_name;
 	size_t i, cat = SIZE_MAX;
-	bool has_body;
+	bool is_cat_open;
 	int rc = RULES_NOMEM, st;
 
 	memset(m, 0, sizeof(*m));
 	/* Normally cut by the parser already; bounded here regardless. */
 	if (rules_text_prepare(&subj, &sc->subject, subject, len,
-		PARSER_SUBJECT_MAX, 0) != 0)
+	                       PARSER_SUBJECT_MAX, 0) != 0)
 		goto out;
 	if (rules_lower_into(&sc->lower_subject, subj.p, subj.n) != 0)
 		goto out;
@@ -1041,31 +1056,20 @@ rules_match_subject(const struct rules *r, struct rules_scratch *sc,
 		if (m->kind == NULL)
 			goto out;
 	}
-	m->is_review = rules_has_any(sc->lower_subject.data,
-	    sc->lower_subject.len, rules_review_words,
+	m->is_review = rules_has_any(
+	    sc->lower_subject.data, sc->lower_subject.len, rules_review_words,
 	    sizeof(rules_review_words) / sizeof(rules_review_words[0]));
 
 	/* Numbers: the format's first, then all labelled ones in order. */
 	if (g[RULES_G_ORDER] != NULL &&
 	    rules_add_number(&m->order_numbers, g[RULES_G_ORDER],
-		strlen(g[RULES_G_ORDER])) != 0)
+	                     strlen(g[RULES_G_ORDER])) != 0)
 		goto out;
 	if (g[RULES_G_SCREEN] != NULL &&
 	    rules_add_number(&m->screening_numbers, g[RULES_G_SCREEN],
-		strlen(g[RULES_G_SCREEN])) != 0)
+	                     strlen(g[RULES_G_SCREEN])) != 0)
 		goto out;
 	if (rules_scan_numbers(r, sc, &subj, m) != 0)
-		goto out;
-	has_body = body != NULL && body_len > 0;
-	if (has_body) {
-		if (rules_text_prepare(&bod, &sc->body, body, body_len,
-			PARSER_BODY_SCAN_MAX,
-			UTF8_KEEP_NEWLINES | UTF8_KEEP_TABS) != 0)
-			goto out;
-		has_body = bod.n > 0;
-	}
-	if (has_body && m->order_numbers.n == 0 &&
-	    rules_scan_numbers(r, sc, &bod, m) != 0)
 		goto out;
 
 	/* Category: bracket, refund format, subject keywords, body ones. */
@@ -1076,12 +1080,26 @@ rules_match_subject(const struct rules *r, struct rules_scratch *sc,
 		cat_name = "ticketing_refund";
 	if (cat == SIZE_MAX && cat_name == NULL)
 		cat = rules_category_in(r, sc->lower_subject.data,
-		    sc->lower_subject.len);
-	if (cat == SIZE_MAX && cat_name == NULL && has_body) {
-		if (rules_lower_into(&sc->lower_body, bod.p, bod.n) != 0)
+		                        sc->lower_subject.len);
+
+	/* The body only when the subject left numbers or category open. */
+	is_cat_open = cat == SIZE_MAX && cat_name == NULL;
+	if (body != NULL && body_len > 0 &&
+	    (m->order_numbers.n == 0 || is_cat_open)) {
+		if (rules_text_prepare(
+		        &bod, &sc->body, body, body_len, PARSER_BODY_SCAN_MAX,
+		        UTF8_KEEP_NEWLINES | UTF8_KEEP_TABS) != 0)
 			goto out;
-		cat = rules_category_in(r, sc->lower_body.data,
-		    sc->lower_body.len);
+		if (m->order_numbers.n == 0 &&
+		    rules_scan_numbers(r, sc, &bod, m) != 0)
+			goto out;
+		if (is_cat_open) {
+			if (rules_lower_into(&sc->lower_body, bod.p, bod.n) !=
+			    0)
+				goto out;
+			cat = rules_category_in(r, sc->lower_body.data,
+			                        sc->lower_body.len);
+		}
 	}
 	if (cat_name == NULL)
 		cat_name = cat != SIZE_MAX ? r->cats[cat].name : "general";
@@ -1089,8 +1107,8 @@ rules_match_subject(const struct rules *r, struct rules_scratch *sc,
 	if (m->category == NULL)
 		goto out;
 
-	m->priority = strdup(
-	    rules_priority(hit, g[RULES_G_PRIORITY], m->kind, &sc->lower_subject));
+	m->priority = strdup(rules_priority(hit, g[RULES_G_PRIORITY], m->kind,
+	                                    &sc->lower_subject));
 	if (m->priority == NULL)
 		goto out;
 
@@ -1138,7 +1156,8 @@ rules_formats_help(void)
 	       "summary\n"
 	       "    [紧急][A123456]角色数据丢失需恢复\n"
 	       "    [urgent][A123456] character data lost\n"
-	       "  退票 / Refund: 退票申请:订单号xxxxxx or Refund request: order "
+	       "  退票 / Refund: 退票申请:订单号xxxxxx or Refund request: "
+	       "order "
 	       "no. xxxxxx\n"
 	       "    退票申请:订单号123456\n"
 	       "    Refund request: order no. 123456\n"
@@ -1146,7 +1165,8 @@ rules_formats_help(void)
 	       "    关于[问题类型]的咨询/申诉(订单号/场次号:xxxx)\n"
 	       "    关于[票务]的咨询(订单号:884213)\n"
 	       "    Inquiry/appeal about [category] (order no: 884213)\n"
-	       "  复议/复核 / Review: 复议 or 复核 (or \"review request\") with "
+	       "  复议/复核 / Review: 复议 or 复核 (or \"review request\") "
+	       "with "
 	       "the ticket number\n"
 	       "    复核请求 [CM-20231105-001]\n"
 	       "订单号 / Order numbers: 订单号, 订单编号, order no., order "

@@ -27,14 +27,14 @@ struct subject_prefix {
 };
 
 static const struct subject_prefix subject_prefixes[] = {
-	{"re", 2},
-	{"fwd", 3},
-	{"fw", 2},
-	{"aw", 2},
-	{"sv", 2},
-	{"\xe5\x9b\x9e\xe5\xa4\x8d", 6}, /* 回复 */
-	{"\xe7\xad\x94\xe5\xa4\x8d", 6}, /* 答复 */
-	{"\xe8\xbd\xac\xe5\x8f\x91", 6}, /* 转发 */
+    {"re", 2},
+    {"fwd", 3},
+    {"fw", 2},
+    {"aw", 2},
+    {"sv", 2},
+    {"\xe5\x9b\x9e\xe5\xa4\x8d", 6}, /* 回复 */
+    {"\xe7\xad\x94\xe5\xa4\x8d", 6}, /* 答复 */
+    {"\xe8\xbd\xac\xe5\x8f\x91", 6}, /* 转发 */
 };
 
 /* subject_is_space - whether cp folds into a single space */
@@ -128,7 +128,7 @@ subject_prefix_end(const char *s, size_t n, size_t i)
 			j++;
 			digits = 0;
 			while (j < n && s[j] >= '0' && s[j] <= '9' &&
-			    digits < SUBJECT_COUNTER_MAX) {
+			       digits < SUBJECT_COUNTER_MAX) {
 				j++;
 				digits++;
 			}
@@ -184,14 +184,14 @@ subject_normalise(const char *in, size_t len, struct buf *out)
 	skip = 0;
 	while (skip < out->len - start) {
 		end = subject_prefix_end(out->data + start, out->len - start,
-		    skip);
+		                         skip);
 		if (end == 0)
 			break;
 		skip = end;
 	}
 	if (skip > 0) {
 		memmove(out->data + start, out->data + start + skip,
-		    out->len - start - skip);
+		        out->len - start - skip);
 		out->len -= skip;
 		out->data[out->len] = '\0';
 	}

@@ -119,7 +119,9 @@ typedef int db_txn_fn(struct store *st, void *ctx, char *err, size_t errlen);
  * deferred read transaction, COMMIT when fn returns STORE_OK or
  * STORE_DUPLICATE, else ROLLBACK.  SQLITE_BUSY anywhere reruns the whole
  * transaction up to busy_retries times, then STORE_BUSY.  Inside a batch
- * it runs fn under a savepoint instead.
+ * it runs fn under a savepoint instead.  Any other status (including a
+ * negative value, "roll back but not an error") is rolled back and
+ * returned as is.
  */
 int db_run(struct store *st, bool is_write, db_txn_fn *fn, void *ctx,
     char *err, size_t errlen);

@@ -45,7 +45,7 @@ run_suite() {
 for t in $(find "$B/tests" -type f -name 'test_*' -perm -u+x 2>/dev/null |
     sort); do
 	if [ -n "${TICKETD_VALGRIND:-}" ]; then
-		run_suite "$t" valgrind -q --error-exitcode=99 \
+		run_suite "$t" valgrind -q --error-exitcode=99 --suppressions=tests/valgrind.supp \
 		    --leak-check=full --errors-for-leak-kinds=definite "$t"
 	else
 		run_suite "$t" "$t"

@@ -58,10 +58,11 @@ def fold_ws(s):
 
 
 def sanitise_filename(name):
-    """parser.h: no path, no controls, at most FILENAME_MAX bytes."""
+    """parser.h: no path, no controls (TAB becomes a space, as in
+    common/utf8.h), at most FILENAME_MAX bytes."""
     if name is None:
         return ""
-    name = _CONTROLS.sub("", str(name))
+    name = _CONTROLS.sub("", str(name).replace("\t", " "))
     name = re.split(r"[/\\]", name)[-1]
     name = name.strip()
     if name in (".", ".."):
@@ -73,14 +74,33 @@ def sanitise_filename(name):
     return name
 
 
-def part_filename(part):
-    """the filename as Python decodes it: Content-Disposition filename,
-    else Content-Type name (RFC 2231 and RFC 2047 both handled)."""
-    name = None
+def is_garbled(s):
+    """whether a decoded string holds U+FFFD or lone surrogates."""
+    return s is not None and any(
+        c == "\ufffd" or "\ud800" <= c <= "\udfff" for c in s)
+
+
+def get_filename(part):
+    """part.get_filename(), None when the parameters are too broken."""
     try:
-        name = part.get_filename()
+        return part.get_filename()
     except Exception:  # noqa: BLE001 - malformed params: no name
-        name = None
+        return None
+
+
+def part_filename(part, legacy):
+    """the filename as Python decodes it: Content-Disposition filename,
+    else Content-Type name (RFC 2231 and RFC 2047 both handled).
+
+    policy.default decodes each RFC 2231 continuation section on its own,
+    so a multibyte character split across sections comes out garbled; the
+    compat32 parser joins the sections as bytes first (as RFC 2231 says).
+    When the default result is garbled and compat32's is not, use that."""
+    name = get_filename(part)
+    if is_garbled(name) and legacy is not None:
+        alt = get_filename(legacy)
+        if alt is not None and not is_garbled(alt):
+            name = alt
     if name is not None and "=?" in name:
         name = str(email.policy.default.header_factory("x-name", name))
     return name
@@ -97,30 +117,36 @@ def is_attachment(part, ctype, name):
     return not ctype.startswith("text/")
 
 
-def walk(part, out, is_root):
-    """collect attachments depth-first."""
+def walk(part, legacy, out, is_root):
+    """collect attachments depth-first; legacy is the same part as the
+    compat32 parser sees it (or None)."""
     ctype = part.get_content_type()
     if ctype.startswith("message/") and not is_root:
-        leaf(part, ctype, out, True)
+        leaf(part, legacy, ctype, out, True)
         return
     if part.is_multipart() and ctype.startswith("multipart/"):
-        for sub in part.get_payload():
-            walk(sub, out, False)
+        subs = part.get_payload()
+        lsubs = legacy.get_payload() if legacy is not None and \
+            legacy.is_multipart() else []
+        if len(lsubs) != len(subs):
+            lsubs = [None] * len(subs)
+        for sub, lsub in zip(subs, lsubs):
+            walk(sub, lsub, out, False)
         return
     if is_root and ctype.startswith("message/"):
         # A top-level message/rfc822 body is the whole attachment too.
-        leaf(part, ctype, out, True)
+        leaf(part, legacy, ctype, out, True)
         return
     if is_root and not ctype.startswith("text/"):
-        leaf(part, ctype, out, False)
+        leaf(part, legacy, ctype, out, False)
         return
     if not is_root:
-        leaf(part, ctype, out, False)
+        leaf(part, legacy, ctype, out, False)
 
 
-def leaf(part, ctype, out, is_message):
+def leaf(part, legacy, ctype, out, is_message):
     """one leaf: record it when it is an attachment."""
-    name = part_filename(part)
+    name = part_filename(part, legacy)
     if not is_attachment(part, ctype, name):
         return
     fname = sanitise_filename(name)
@@ -145,8 +171,9 @@ def oracle(path):
     with open(path, "rb") as f:
         raw = f.read()
     msg = BytesParser(policy=email.policy.default).parsebytes(raw)
+    legacy = BytesParser(policy=email.policy.compat32).parsebytes(raw)
     atts = []
-    walk(msg, atts, True)
+    walk(msg, legacy, atts, True)
     return {"file": path, "subject": fold_ws(header_text(msg, "subject")),
             "attachments": atts}
 

@@ -34,245 +34,238 @@
 /* Expected classification of one raw subject (normalised first). */
 struct rcase {
 	const char *subject;
-	const char *body;	/* NULL: none */
+	const char *body; /* NULL: none */
 	const char *format;
-	const char *ticket;	/* NULL: none */
+	const char *ticket; /* NULL: none */
 	const char *priority;
-	const char *user_id;	/* NULL: none */
-	const char *orders;	/* comma-joined, "" for none */
-	const char *screens;	/* comma-joined, "" for none */
+	const char *user_id; /* NULL: none */
+	const char *orders;  /* comma-joined, "" for none */
+	const char *screens; /* comma-joined, "" for none */
 	const char *category;
-	const char *kind;	/* NULL: none */
+	const char *kind; /* NULL: none */
 	int is_review;
 	const char *summary;
 };
 
 static const struct rcase spec_cases[] = {
-	/* SPEC §3 table, in order */
-	{"Re: [CM-20231105-001] 补充截图", NULL, "follow-up",
-	    "CM-20231105-001", "normal", NULL, "", "", "general", NULL, 0,
-	    "[CM-20231105-001] 补充截图"},
-	{"[紧急][A123456]角色数据丢失需恢复", NULL, "urgent", NULL, "urgent",
-	    "A123456", "", "", "data_loss", NULL, 0, "角色数据丢失需恢复"},
-	{"【加急】【A123456】账号被盗", NULL, "urgent", NULL, "urgent",
-	    "A123456", "", "", "account", NULL, 0, "账号被盗"},
-	{"[urgent][A123456] complaint", NULL, "urgent", NULL, "urgent",
-	    "A123456", "", "", "general", NULL, 0, "complaint"},
-	{"[Emergency] login broken", NULL, "urgent", NULL, "urgent", NULL, "",
-	    "", "account", NULL, 0, "login broken"},
-	{"[URGENT] [user_01-x] help", NULL, "urgent", NULL, "urgent",
-	    "user_01-x", "", "", "general", NULL, 0, "help"},
-	{"[紧急][A123456]", NULL, "urgent", NULL, "urgent", "A123456", "", "",
-	    "general", NULL, 0, "[紧急][A123456]"},
-	{"退票申请:订单号123456", NULL, "refund", NULL, "normal", NULL,
-	    "123456", "", "ticketing_refund", NULL, 0, "退票申请:订单号123456"},
-	{"退票申请：订单号：SK-88123", NULL, "refund", NULL, "normal", NULL,
-	    "SK-88123", "", "ticketing_refund", NULL, 0,
-	    "退票申请:订单号:SK-88123"},
-	{"Refund request: order no. 123456", NULL, "refund", NULL, "normal",
-	    NULL, "123456", "", "ticketing_refund", NULL, 0,
-	    "Refund request: order no. 123456"},
-	{"refund request: order #123456", NULL, "refund", NULL, "normal", NULL,
-	    "123456", "", "ticketing_refund", NULL, 0,
-	    "refund request: order #123456"},
-	{"退票申请", NULL, "refund", NULL, "normal", NULL, "", "",
-	    "ticketing_refund", NULL, 0, "退票申请"},
-	{"关于[票务]的咨询/申诉(订单号/场次号:884213)", NULL, "inquiry/appeal",
-	    NULL, "complaint", NULL, "884213", "", "ticketing_refund",
-	    "inquiry/appeal", 0, "关于[票务]的咨询/申诉(订单号/场次号:884213)"},
-	{"关于【会员积分】的申诉（订单号：A1B2C3）", NULL, "inquiry/appeal",
-	    NULL, "complaint", NULL, "A1B2C3", "", "membership_points",
-	    "appeal", 0, "关于[会员积分]的申诉(订单号:A1B2C3)"},
-	{"关于[放映]的咨询(场次号:20231105)", NULL, "inquiry/appeal", NULL,
-	    "normal", NULL, "", "20231105", "screening_seat", "inquiry", 0,
-	    "关于[放映]的咨询(场次号:20231105)"},
-	{"关于 [账号] 的 咨询", NULL, "inquiry/appeal", NULL, "normal", NULL,
-	    "", "", "account", "inquiry", 0, "关于 [账号] 的 咨询"},
-	{"Inquiry/appeal about [ticketing] (order no: 884213)", NULL,
-	    "inquiry/appeal", NULL, "complaint", NULL, "884213", "",
-	    "ticketing_refund", "inquiry/appeal", 0,
-	    "Inquiry/appeal about [ticketing] (order no: 884213)"},
-	{"Appeal about [payment] (order number: 55667788)", NULL,
-	    "inquiry/appeal", NULL, "complaint", NULL, "55667788", "",
-	    "payment", "appeal", 0,
-	    "Appeal about [payment] (order number: 55667788)"},
-	{"Inquiry regarding [seat] (screening no. 7788)", NULL,
-	    "inquiry/appeal", NULL, "normal", NULL, "", "7788",
-	    "screening_seat", "inquiry", 0,
-	    "Inquiry regarding [seat] (screening no. 7788)"},
-	{"Enquiry about [会员]", NULL, "inquiry/appeal", NULL, "normal", NULL,
-	    "", "", "membership_points", "inquiry", 0, "Enquiry about [会员]"},
-	{"复议:上次的处理结果", NULL, "review", NULL, "normal", NULL, "", "",
-	    "general", NULL, 1, "复议:上次的处理结果"},
-	{"复核请求 [CM-20231105-001]", NULL, "follow-up", "CM-20231105-001",
-	    "normal", NULL, "", "", "general", NULL, 1,
-	    "复核请求 [CM-20231105-001]"},
-	{"Review Request for my ban", NULL, "review", NULL, "normal", NULL, "",
-	    "", "general", NULL, 1, "Review Request for my ban"},
-	{"hello there", NULL, "other", NULL, "normal", NULL, "", "", "general",
-	    NULL, 0, "hello there"},
-	{"", NULL, "other", NULL, "normal", NULL, "", "", "general", NULL, 0,
-	    ""},
+    /* SPEC §3 table, in order */
+    {"Re: [CM-20231105-001] 补充截图", NULL, "follow-up", "CM-20231105-001",
+     "normal", NULL, "", "", "general", NULL, 0, "[CM-20231105-001] 补充截图"},
+    {"[紧急][A123456]角色数据丢失需恢复", NULL, "urgent", NULL, "urgent",
+     "A123456", "", "", "data_loss", NULL, 0, "角色数据丢失需恢复"},
+    {"【加急】【A123456】账号被盗", NULL, "urgent", NULL, "urgent", "A123456",
+     "", "", "account", NULL, 0, "账号被盗"},
+    {"[urgent][A123456] complaint", NULL, "urgent", NULL, "urgent", "A123456",
+     "", "", "general", NULL, 0, "complaint"},
+    {"[Emergency] login broken", NULL, "urgent", NULL, "urgent", NULL, "", "",
+     "account", NULL, 0, "login broken"},
+    {"[URGENT] [user_01-x] help", NULL, "urgent", NULL, "urgent", "user_01-x",
+     "", "", "general", NULL, 0, "help"},
+    {"[紧急][A123456]", NULL, "urgent", NULL, "urgent", "A123456", "", "",
+     "general", NULL, 0, "[紧急][A123456]"},
+    {"退票申请:订单号123456", NULL, "refund", NULL, "normal", NULL, "123456",
+     "", "ticketing_refund", NULL, 0, "退票申请:订单号123456"},
+    {"退票申请：订单号：SK-88123", NULL, "refund", NULL, "normal", NULL,
+     "SK-88123", "", "ticketing_refund", NULL, 0, "退票申请:订单号:SK-88123"},
+    {"Refund request: order no. 123456", NULL, "refund", NULL, "normal", NULL,
+     "123456", "", "ticketing_refund", NULL, 0,
+     "Refund request: order no. 123456"},
+    {"refund request: order #123456", NULL, "refund", NULL, "normal", NULL,
+     "123456", "", "ticketing_refund", NULL, 0,
+     "refund request: order #123456"},
+    {"退票申请", NULL, "refund", NULL, "normal", NULL, "", "",
+     "ticketing_refund", NULL, 0, "退票申请"},
+    {"关于[票务]的咨询/申诉(订单号/场次号:884213)", NULL, "inquiry/appeal",
+     NULL, "complaint", NULL, "884213", "", "ticketing_refund",
+     "inquiry/appeal", 0, "关于[票务]的咨询/申诉(订单号/场次号:884213)"},
+    {"关于【会员积分】的申诉（订单号：A1B2C3）", NULL, "inquiry/appeal", NULL,
+     "complaint", NULL, "A1B2C3", "", "membership_points", "appeal", 0,
+     "关于[会员积分]的申诉(订单号:A1B2C3)"},
+    {"关于[放映]的咨询(场次号:20231105)", NULL, "inquiry/appeal", NULL,
+     "normal", NULL, "", "20231105", "screening_seat", "inquiry", 0,
+     "关于[放映]的咨询(场次号:20231105)"},
+    {"关于 [账号] 的 咨询", NULL, "inquiry/appeal", NULL, "normal", NULL, "",
+     "", "account", "inquiry", 0, "关于 [账号] 的 咨询"},
+    {"Inquiry/appeal about [ticketing] (order no: 884213)", NULL,
+     "inquiry/appeal", NULL, "complaint", NULL, "884213", "",
+     "ticketing_refund", "inquiry/appeal", 0,
+     "Inquiry/appeal about [ticketing] (order no: 884213)"},
+    {"Appeal about [payment] (order number: 55667788)", NULL, "inquiry/appeal",
+     NULL, "complaint", NULL, "55667788", "", "payment", "appeal", 0,
+     "Appeal about [payment] (order number: 55667788)"},
+    {"Inquiry regarding [seat] (screening no. 7788)", NULL, "inquiry/appeal",
+     NULL, "normal", NULL, "", "7788", "screening_seat", "inquiry", 0,
+     "Inquiry regarding [seat] (screening no. 7788)"},
+    {"Enquiry about [会员]", NULL, "inquiry/appeal", NULL, "normal", NULL, "",
+     "", "membership_points", "inquiry", 0, "Enquiry about [会员]"},
+    {"复议:上次的处理结果", NULL, "review", NULL, "normal", NULL, "", "",
+     "general", NULL, 1, "复议:上次的处理结果"},
+    {"复核请求 [CM-20231105-001]", NULL, "follow-up", "CM-20231105-001",
+     "normal", NULL, "", "", "general", NULL, 1, "复核请求 [CM-20231105-001]"},
+    {"Review Request for my ban", NULL, "review", NULL, "normal", NULL, "", "",
+     "general", NULL, 1, "Review Request for my ban"},
+    {"hello there", NULL, "other", NULL, "normal", NULL, "", "", "general",
+     NULL, 0, "hello there"},
+    {"", NULL, "other", NULL, "normal", NULL, "", "", "general", NULL, 0, ""},
 
-	/* reply prefixes and full-width forms, normalised first */
-	{"回复：RE: Fwd: 【紧急】【A123456】角色数据丢失需恢复", NULL, "urgent",
-	    NULL, "urgent", "A123456", "", "", "data_loss", NULL, 0,
-	    "角色数据丢失需恢复"},
-	{"Re: 退票申请：订单号：１２３４５６", NULL, "refund", NULL, "normal",
-	    NULL, "123456", "", "ticketing_refund", NULL, 0,
-	    "退票申请:订单号:123456"},
-	{"转发：关于〔票务〕的咨询（订单编号：ＡＢ-７７８８）", NULL,
-	    "inquiry/appeal", NULL, "normal", NULL, "AB-7788", "",
-	    "ticketing_refund", "inquiry", 0,
-	    "关于[票务]的咨询(订单编号:AB-7788)"},
-	{"ＲＥ： ［ＣＭ－２０２３１１０５－００２］　ｔｈａｎｋｓ", NULL,
-	    "follow-up", "CM-20231105-002", "normal", NULL, "", "", "general",
-	    NULL, 0, "[CM-20231105-002] thanks"},
-	{"Fw: cm-20231105-003 more", NULL, "follow-up", "CM-20231105-003",
-	    "normal", NULL, "", "", "general", NULL, 0,
-	    "cm-20231105-003 more"},
+    /* reply prefixes and full-width forms, normalised first */
+    {"回复：RE: Fwd: 【紧急】【A123456】角色数据丢失需恢复", NULL, "urgent",
+     NULL, "urgent", "A123456", "", "", "data_loss", NULL, 0,
+     "角色数据丢失需恢复"},
+    {"Re: 退票申请：订单号：１２３４５６", NULL, "refund", NULL, "normal", NULL,
+     "123456", "", "ticketing_refund", NULL, 0, "退票申请:订单号:123456"},
+    {"转发：关于〔票务〕的咨询（订单编号：ＡＢ-７７８８）", NULL,
+     "inquiry/appeal", NULL, "normal", NULL, "AB-7788", "", "ticketing_refund",
+     "inquiry", 0, "关于[票务]的咨询(订单编号:AB-7788)"},
+    {"ＲＥ： ［ＣＭ－２０２３１１０５－００２］　ｔｈａｎｋｓ", NULL,
+     "follow-up", "CM-20231105-002", "normal", NULL, "", "", "general", NULL, 0,
+     "[CM-20231105-002] thanks"},
+    {"Fw: cm-20231105-003 more", NULL, "follow-up", "CM-20231105-003", "normal",
+     NULL, "", "", "general", NULL, 0, "cm-20231105-003 more"},
 
-	/* ticket id shape */
-	{"CM-2023110-001 x", NULL, "other", NULL, "normal", NULL, "", "",
-	    "general", NULL, 0, "CM-2023110-001 x"},
-	{"CM-20231105-01 x", NULL, "other", NULL, "normal", NULL, "", "",
-	    "general", NULL, 0, "CM-20231105-01 x"},
-	{"XCM-20231105-001", NULL, "other", NULL, "normal", NULL, "", "",
-	    "general", NULL, 0, "XCM-20231105-001"},
-	{"[CM-20231105-0012]", NULL, "follow-up", "CM-20231105-0012", "normal",
-	    NULL, "", "", "general", NULL, 0, "[CM-20231105-0012]"},
+    /* ticket id shape */
+    {"CM-2023110-001 x", NULL, "other", NULL, "normal", NULL, "", "", "general",
+     NULL, 0, "CM-2023110-001 x"},
+    {"CM-20231105-01 x", NULL, "other", NULL, "normal", NULL, "", "", "general",
+     NULL, 0, "CM-20231105-01 x"},
+    {"XCM-20231105-001", NULL, "other", NULL, "normal", NULL, "", "", "general",
+     NULL, 0, "XCM-20231105-001"},
+    {"[CM-20231105-0012]", NULL, "follow-up", "CM-20231105-0012", "normal",
+     NULL, "", "", "general", NULL, 0, "[CM-20231105-0012]"},
 
-	/* order numbers: every label, several, duplicates, bounds */
-	{"订单号:111111 订单号：222222 order no. 333333 order #444444 "
-	 "order id: AB-5555 订单编号 666666 Order Number 777777 订单号码8888",
-	    NULL, "other", NULL, "normal", NULL,
-	    "111111,222222,333333,444444,AB-5555,666666,777777,8888", "",
-	    "general", NULL, 0, NULL},
-	{"订单号123456 订单号123456 ORDER NO.123456", NULL, "other", NULL,
-	    "normal", NULL, "123456", "", "general", NULL, 0, NULL},
-	{"订单号:1234", NULL, "other", NULL, "normal", NULL, "1234", "",
-	    "general", NULL, 0, NULL},
-	{"订单号:123", NULL, "other", NULL, "normal", NULL, "", "", "general",
-	    NULL, 0, NULL},
-	{"订单号:12345678901234567890123456789012", NULL, "other", NULL,
-	    "normal", NULL, "12345678901234567890123456789012", "", "general",
-	    NULL, 0, NULL},
-	{"订单号:123456789012345678901234567890123", NULL, "other", NULL,
-	    "normal", NULL, "", "", "general", NULL, 0, NULL},
-	{"订单号:ABCDEF order no. pending", NULL, "other", NULL, "normal",
-	    NULL, "", "", "general", NULL, 0, NULL},
-	{"reorder no 12345 / order notes 12345", NULL, "other", NULL, "normal",
-	    NULL, "", "", "general", NULL, 0, NULL},
-	{"订单号123456的问题", NULL, "other", NULL, "normal", NULL, "123456", "",
-	    "general", NULL, 0, NULL},
-	{"订单号/场次号:5566 场次号/订单号:6677 场次号:7788 场次编号 8899",
-	    NULL, "other", NULL, "normal", NULL, "5566,6677", "7788,8899",
-	    "general", NULL, 0, NULL},
-	{"场次号:556677 的座位问题", NULL, "other", NULL, "normal", NULL, "",
-	    "556677", "screening_seat", NULL, 0, NULL},
-	/* body only when the subject has none */
-	{"咨询退款进度", "您好,订单号: 778899,\n另一个 order number 1234-5678。",
-	    "other", NULL, "normal", NULL, "778899,1234-5678", "",
-	    "ticketing_refund", NULL, 0, "咨询退款进度"},
-	{"订单号123456", "订单号999999", "other", NULL, "normal", NULL,
-	    "123456", "", "general", NULL, 0, NULL},
-	{"hello", "场次号 4455 and order id X9", "other", NULL, "normal",
-	    NULL, "", "4455", "general", NULL, 0, NULL},
-	{"场次号 4455", "订单号 9876", "other", NULL, "normal", NULL, "9876",
-	    "4455", "general", NULL, 0, NULL},
+    /* order numbers: every label, several, duplicates, bounds */
+    {"订单号:111111 订单号：222222 order no. 333333 order #444444 "
+     "order id: AB-5555 订单编号 666666 Order Number 777777 订单号码8888",
+     NULL, "other", NULL, "normal", NULL,
+     "111111,222222,333333,444444,AB-5555,666666,777777,8888", "", "general",
+     NULL, 0, NULL},
+    {"订单号123456 订单号123456 ORDER NO.123456", NULL, "other", NULL, "normal",
+     NULL, "123456", "", "general", NULL, 0, NULL},
+    {"订单号:1234", NULL, "other", NULL, "normal", NULL, "1234", "", "general",
+     NULL, 0, NULL},
+    {"订单号:123", NULL, "other", NULL, "normal", NULL, "", "", "general", NULL,
+     0, NULL},
+    {"订单号:12345678901234567890123456789012", NULL, "other", NULL, "normal",
+     NULL, "12345678901234567890123456789012", "", "general", NULL, 0, NULL},
+    {"订单号:123456789012345678901234567890123", NULL, "other", NULL, "normal",
+     NULL, "", "", "general", NULL, 0, NULL},
+    {"订单号:ABCDEF order no. pending", NULL, "other", NULL, "normal", NULL, "",
+     "", "general", NULL, 0, NULL},
+    {"reorder no 12345 / order notes 12345", NULL, "other", NULL, "normal",
+     NULL, "", "", "general", NULL, 0, NULL},
+    {"订单号123456的问题", NULL, "other", NULL, "normal", NULL, "123456", "",
+     "general", NULL, 0, NULL},
+    {"订单号/场次号:5566 场次号/订单号:6677 场次号:7788 场次编号 8899", NULL,
+     "other", NULL, "normal", NULL, "5566,6677", "7788,8899", "general", NULL,
+     0, NULL},
+    {"场次号:556677 的座位问题", NULL, "other", NULL, "normal", NULL, "",
+     "556677", "screening_seat", NULL, 0, NULL},
+    /* body only when the subject has none */
+    {"咨询退款进度", "您好,订单号: 778899,\n另一个 order number 1234-5678。",
+     "other", NULL, "normal", NULL, "778899,1234-5678", "", "ticketing_refund",
+     NULL, 0, "咨询退款进度"},
+    {"订单号123456", "订单号999999", "other", NULL, "normal", NULL, "123456",
+     "", "general", NULL, 0, NULL},
+    {"hello", "场次号 4455 and order id X9", "other", NULL, "normal", NULL, "",
+     "4455", "general", NULL, 0, NULL},
+    {"场次号 4455", "订单号 9876", "other", NULL, "normal", NULL, "9876",
+     "4455", "general", NULL, 0, NULL},
 
-	/* categories: every row of SPEC §4, from the subject and the body */
-	{"我要改签", NULL, "other", NULL, "normal", NULL, "", "",
-	    "ticketing_refund", NULL, 0, NULL},
-	{"问题", "购票失败", "other", NULL, "normal", NULL, "", "",
-	    "ticketing_refund", NULL, 0, NULL},
-	{"Refund please", NULL, "other", NULL, "normal", NULL, "", "",
-	    "ticketing_refund", NULL, 0, NULL},
-	{"影厅太冷", NULL, "other", NULL, "normal", NULL, "", "",
-	    "screening_seat", NULL, 0, NULL},
-	{"问题", "座位坏了", "other", NULL, "normal", NULL, "", "",
-	    "screening_seat", NULL, 0, NULL},
-	{"SEAT broken", NULL, "other", NULL, "normal", NULL, "", "",
-	    "screening_seat", NULL, 0, NULL},
-	{"积分没了", NULL, "other", NULL, "normal", NULL, "", "",
-	    "membership_points", NULL, 0, NULL},
-	{"问题", "会员到期", "other", NULL, "normal", NULL, "", "",
-	    "membership_points", NULL, 0, NULL},
-	{"Points missing", NULL, "other", NULL, "normal", NULL, "", "",
-	    "membership_points", NULL, 0, NULL},
-	{"商务合作", NULL, "other", NULL, "normal", NULL, "", "",
-	    "partnership_ads", NULL, 0, NULL},
-	{"问题", "广告投放", "other", NULL, "normal", NULL, "", "",
-	    "partnership_ads", NULL, 0, NULL},
-	{"音画不同步", NULL, "other", NULL, "normal", NULL, "", "",
-	    "equipment_service", NULL, 0, NULL},
-	{"问题", "服务质量差", "other", NULL, "normal", NULL, "", "",
-	    "equipment_service", NULL, 0, NULL},
-	{"无法登录", NULL, "other", NULL, "normal", NULL, "", "", "account",
-	    NULL, 0, NULL},
-	{"问题", "密码忘了", "other", NULL, "normal", NULL, "", "", "account",
-	    NULL, 0, NULL},
-	{"Login fails", NULL, "other", NULL, "normal", NULL, "", "", "account",
-	    NULL, 0, NULL},
-	{"充值未到账", NULL, "other", NULL, "normal", NULL, "", "", "payment",
-	    NULL, 0, NULL},
-	{"问题", "支付失败", "other", NULL, "normal", NULL, "", "", "payment",
-	    NULL, 0, NULL},
-	{"PAYMENT failed", NULL, "other", NULL, "normal", NULL, "", "",
-	    "payment", NULL, 0, NULL},
-	{"审核太慢", NULL, "other", NULL, "normal", NULL, "", "",
-	    "content_review", NULL, 0, NULL},
-	{"问题", "版权问题", "other", NULL, "normal", NULL, "", "",
-	    "content_review", NULL, 0, NULL},
-	{"进度丢失", NULL, "other", NULL, "normal", NULL, "", "", "data_loss",
-	    NULL, 0, NULL},
-	{"问题", "数据丢失了", "other", NULL, "normal", NULL, "", "",
-	    "data_loss", NULL, 0, NULL},
-	{"hello", "nothing here", "other", NULL, "normal", NULL, "", "",
-	    "general", NULL, 0, NULL},
-	/* first rule in table order wins, wherever the keywords are */
-	{"无法登录 要退款", NULL, "other", NULL, "normal", NULL, "", "",
-	    "ticketing_refund", NULL, 0, NULL},
-	/* the subject beats the body */
-	{"积分问题", "我要退款", "other", NULL, "normal", NULL, "", "",
-	    "membership_points", NULL, 0, NULL},
-	/* a bracket that names no keyword falls back to the subject */
-	{"关于[其他]的咨询 充值", NULL, "inquiry/appeal", NULL, "normal", NULL,
-	    "", "", "payment", "inquiry", 0, NULL},
-	/* the bracket wins over the rest of the subject */
-	{"关于[会员]的咨询 退款", NULL, "inquiry/appeal", NULL, "normal", NULL,
-	    "", "", "membership_points", "inquiry", 0, NULL},
+    /* categories: every row of SPEC §4, from the subject and the body */
+    {"我要改签", NULL, "other", NULL, "normal", NULL, "", "",
+     "ticketing_refund", NULL, 0, NULL},
+    {"问题", "购票失败", "other", NULL, "normal", NULL, "", "",
+     "ticketing_refund", NULL, 0, NULL},
+    {"Refund please", NULL, "other", NULL, "normal", NULL, "", "",
+     "ticketing_refund", NULL, 0, NULL},
+    {"影厅太冷", NULL, "other", NULL, "normal", NULL, "", "", "screening_seat",
+     NULL, 0, NULL},
+    {"问题", "座位坏了", "other", NULL, "normal", NULL, "", "",
+     "screening_seat", NULL, 0, NULL},
+    {"SEAT broken", NULL, "other", NULL, "normal", NULL, "", "",
+     "screening_seat", NULL, 0, NULL},
+    {"积分没了", NULL, "other", NULL, "normal", NULL, "", "",
+     "membership_points", NULL, 0, NULL},
+    {"问题", "会员到期", "other", NULL, "normal", NULL, "", "",
+     "membership_points", NULL, 0, NULL},
+    {"Points missing", NULL, "other", NULL, "normal", NULL, "", "",
+     "membership_points", NULL, 0, NULL},
+    {"商务合作", NULL, "other", NULL, "normal", NULL, "", "", "partnership_ads",
+     NULL, 0, NULL},
+    {"问题", "广告投放", "other", NULL, "normal", NULL, "", "",
+     "partnership_ads", NULL, 0, NULL},
+    {"音画不同步", NULL, "other", NULL, "normal", NULL, "", "",
+     "equipment_service", NULL, 0, NULL},
+    {"问题", "服务质量差", "other", NULL, "normal", NULL, "", "",
+     "equipment_service", NULL, 0, NULL},
+    {"无法登录", NULL, "other", NULL, "normal", NULL, "", "", "account", NULL,
+     0, NULL},
+    {"问题", "密码忘了", "other", NULL, "normal", NULL, "", "", "account", NULL,
+     0, NULL},
+    {"Login fails", NULL, "other", NULL, "normal", NULL, "", "", "account",
+     NULL, 0, NULL},
+    {"充值未到账", NULL, "other", NULL, "normal", NULL, "", "", "payment", NULL,
+     0, NULL},
+    {"问题", "支付失败", "other", NULL, "normal", NULL, "", "", "payment", NULL,
+     0, NULL},
+    {"PAYMENT failed", NULL, "other", NULL, "normal", NULL, "", "", "payment",
+     NULL, 0, NULL},
+    {"审核太慢", NULL, "other", NULL, "normal", NULL, "", "", "content_review",
+     NULL, 0, NULL},
+    {"问题", "版权问题", "other", NULL, "normal", NULL, "", "",
+     "content_review", NULL, 0, NULL},
+    {"进度丢失", NULL, "other", NULL, "normal", NULL, "", "", "data_loss", NULL,
+     0, NULL},
+    {"问题", "数据丢失了", "other", NULL, "normal", NULL, "", "", "data_loss",
+     NULL, 0, NULL},
+    {"hello", "nothing here", "other", NULL, "normal", NULL, "", "", "general",
+     NULL, 0, NULL},
+    /* first rule in table order wins, wherever the keywords are */
+    {"无法登录 要退款", NULL, "other", NULL, "normal", NULL, "", "",
+     "ticketing_refund", NULL, 0, NULL},
+    /* the subject beats the body */
+    {"积分问题", "我要退款", "other", NULL, "normal", NULL, "", "",
+     "membership_points", NULL, 0, NULL},
+    /* a bracket that names no keyword falls back to the subject */
+    {"关于[其他]的咨询 充值", NULL, "inquiry/appeal", NULL, "normal", NULL, "",
+     "", "payment", "inquiry", 0, NULL},
+    /* the bracket wins over the rest of the subject */
+    {"关于[会员]的咨询 退款", NULL, "inquiry/appeal", NULL, "normal", NULL, "",
+     "", "membership_points", "inquiry", 0, NULL},
 
-	/* priority */
-	{"投诉:服务态度差", NULL, "other", NULL, "complaint", NULL, "", "",
-	    "general", NULL, 0, NULL},
-	{"Complaint about staff", NULL, "other", NULL, "complaint", NULL, "",
-	    "", "general", NULL, 0, NULL},
-	{"APPEAL: ban", NULL, "other", NULL, "complaint", NULL, "", "",
-	    "general", NULL, 0, NULL},
-	{"申诉 账号封禁", NULL, "other", NULL, "complaint", NULL, "", "",
-	    "account", NULL, 0, NULL},
-	{"[紧急] 投诉", NULL, "urgent", NULL, "urgent", NULL, "", "", "general",
-	    NULL, 0, "投诉"},
-	{"紧急 but not the format", NULL, "other", NULL, "normal", NULL, "",
-	    "", "general", NULL, 0, NULL},
-	{"hello", "投诉 in the body only", "other", NULL, "normal", NULL, "",
-	    "", "general", NULL, 0, NULL},
+    /* priority */
+    {"投诉:服务态度差", NULL, "other", NULL, "complaint", NULL, "", "",
+     "general", NULL, 0, NULL},
+    {"Complaint about staff", NULL, "other", NULL, "complaint", NULL, "", "",
+     "general", NULL, 0, NULL},
+    {"APPEAL: ban", NULL, "other", NULL, "complaint", NULL, "", "", "general",
+     NULL, 0, NULL},
+    {"申诉 账号封禁", NULL, "other", NULL, "complaint", NULL, "", "", "account",
+     NULL, 0, NULL},
+    {"[紧急] 投诉", NULL, "urgent", NULL, "urgent", NULL, "", "", "general",
+     NULL, 0, "投诉"},
+    {"紧急 but not the format", NULL, "other", NULL, "normal", NULL, "", "",
+     "general", NULL, 0, NULL},
+    {"hello", "投诉 in the body only", "other", NULL, "normal", NULL, "", "",
+     "general", NULL, 0, NULL},
 
-	/* user_id bounds: 3 and 32 ok, 2 and 33 stay in the summary */
-	{"[urgent][abc] x", NULL, "urgent", NULL, "urgent", "abc", "", "",
-	    "general", NULL, 0, "x"},
-	{"[urgent][abcdefghijklmnopqrstuvwxyz012345] x", NULL, "urgent", NULL,
-	    "urgent", "abcdefghijklmnopqrstuvwxyz012345", "", "", "general",
-	    NULL, 0, "x"},
-	{"[urgent][ab] x", NULL, "urgent", NULL, "urgent", NULL, "", "",
-	    "general", NULL, 0, "[ab] x"},
-	{"[urgent][abcdefghijklmnopqrstuvwxyz0123456] x", NULL, "urgent", NULL,
-	    "urgent", NULL, "", "", "general", NULL, 0,
-	    "[abcdefghijklmnopqrstuvwxyz0123456] x"},
-	/* U+212A KELVIN SIGN is not an ASCII K, even caselessly */
-	{"[urgent][\xe2\x84\xaa" "12345] x", NULL, "urgent", NULL, "urgent",
-	    NULL, "", "", "general", NULL, 0, "[\xe2\x84\xaa" "12345] x"},
+    /* user_id bounds: 3 and 32 ok, 2 and 33 stay in the summary */
+    {"[urgent][abc] x", NULL, "urgent", NULL, "urgent", "abc", "", "",
+     "general", NULL, 0, "x"},
+    {"[urgent][abcdefghijklmnopqrstuvwxyz012345] x", NULL, "urgent", NULL,
+     "urgent", "abcdefghijklmnopqrstuvwxyz012345", "", "", "general", NULL, 0,
+     "x"},
+    {"[urgent][ab] x", NULL, "urgent", NULL, "urgent", NULL, "", "", "general",
+     NULL, 0, "[ab] x"},
+    {"[urgent][abcdefghijklmnopqrstuvwxyz0123456] x", NULL, "urgent", NULL,
+     "urgent", NULL, "", "", "general", NULL, 0,
+     "[abcdefghijklmnopqrstuvwxyz0123456] x"},
+    /* U+212A KELVIN SIGN is not an ASCII K, even caselessly */
+    {"[urgent][\xe2\x84\xaa"
+     "12345] x",
+     NULL, "urgent", NULL, "urgent", NULL, "", "", "general", NULL, 0,
+     "[\xe2\x84\xaa"
+     "12345] x"},
 };
 
 /* join - the strings of l, comma-separated, into out */
@@ -297,7 +290,8 @@ join(const struct strlist *l, char *out, size_t outlen)
 /* classify - normalise raw, then match it with body */
 static int
 classify(const struct rules *r, struct rules_scratch *sc, const char *raw,
-    size_t raw_len, const char *body, size_t body_len, struct rules_match *m)
+         size_t raw_len, const char *body, size_t body_len,
+         struct rules_match *m)
 {
 	struct buf b;
 	int rc;
@@ -308,7 +302,7 @@ classify(const struct rules *r, struct rules_scratch *sc, const char *raw,
 		return -1;
 	}
 	rc = rules_match_subject(r, sc, b.data == NULL ? "" : b.data, b.len,
-	    body, body_len, m);
+	                         body, body_len, m);
 	buf_free(&b);
 	return rc;
 }
@@ -316,16 +310,15 @@ classify(const struct rules *r, struct rules_scratch *sc, const char *raw,
 /* check_case - classify one case and compare every field */
 static void
 check_case(const struct rules *r, struct rules_scratch *sc,
-    const struct rcase *c, size_t idx)
+           const struct rcase *c, size_t idx)
 {
 	struct rules_match m;
 	char what[96], list[1024];
 
-	(void)snprintf(what, sizeof(what), "case %zu (%.40s)", idx,
-	    c->subject);
+	(void)snprintf(what, sizeof(what), "case %zu (%.40s)", idx, c->subject);
 	if (!CHECK_INT(classify(r, sc, c->subject, strlen(c->subject), c->body,
-			   c->body == NULL ? 0 : strlen(c->body), &m),
-		RULES_OK, what))
+	                        c->body == NULL ? 0 : strlen(c->body), &m),
+	               RULES_OK, what))
 		return;
 	CHECK_STR(m.format, c->format, what);
 	CHECK_STR(m.ticket_id, c->ticket, what);
@@ -333,7 +326,7 @@ check_case(const struct rules *r, struct rules_scratch *sc,
 	CHECK_STR(m.user_id, c->user_id, what);
 	CHECK_STR(join(&m.order_numbers, list, sizeof(list)), c->orders, what);
 	CHECK_STR(join(&m.screening_numbers, list, sizeof(list)), c->screens,
-	    what);
+	          what);
 	CHECK_STR(m.category, c->category, what);
 	CHECK_STR(m.kind, c->kind, what);
 	CHECK_INT(m.is_review, c->is_review, what);
@@ -349,7 +342,7 @@ check_case(const struct rules *r, struct rules_scratch *sc,
 /* new_rules - rules and scratch for s, or fail the test */
 static int
 new_rules(const struct rules_settings *s, struct rules **r,
-    struct rules_scratch **sc)
+          struct rules_scratch **sc)
 {
 	char err[256];
 
@@ -398,16 +391,16 @@ test_numbers_max(void)
 	for (i = 0; i < PARSER_NUMBERS_MAX + 4; i++)
 		CHECK_INT(buf_printf(&b, "订单号%zu ", 100000 + i), 0, "setup");
 	CHECK_INT(classify(r, sc, b.data, b.len, NULL, 0, &m), RULES_OK,
-	    "max rc");
+	          "max rc");
 	CHECK_INT(m.order_numbers.n, PARSER_NUMBERS_MAX, "max count");
 	CHECK_STR(m.order_numbers.v[0], "100000", "max first");
 	CHECK_STR(m.order_numbers.v[PARSER_NUMBERS_MAX - 1], "100015",
-	    "max last");
+	          "max last");
 	rules_match_clear(&m);
 
 	/* the same from the body; and the body does not fill past it */
 	CHECK_INT(classify(r, sc, "hello", 5, b.data, b.len, &m), RULES_OK,
-	    "max body rc");
+	          "max body rc");
 	CHECK_INT(m.order_numbers.n, PARSER_NUMBERS_MAX, "max body count");
 	rules_match_clear(&m);
 	buf_free(&b);
@@ -458,7 +451,7 @@ test_body_bound(void)
 	if (CHECK(body != NULL, "malloc") &&
 	    CHECK_INT(classify(r, sc, "x", 1, body, n, &m), RULES_OK, "b1")) {
 		CHECK_STR(join(&m.order_numbers, (char[64]){0}, 64), "123456",
-		    "label inside the bound");
+		          "label inside the bound");
 		CHECK_INT(m.limit_hit, 0, "no limit hit on 64 KiB");
 		CHECK_STR(m.category, "general", "no keyword in the filler");
 		rules_match_clear(&m);
@@ -494,7 +487,8 @@ test_body_bound(void)
 	body = make_body(n, (max - 6) % 3, max - 6, "退款");
 	if (CHECK(body != NULL, "malloc") &&
 	    CHECK_INT(classify(r, sc, "x", 1, body, n, &m), RULES_OK, "b5")) {
-		CHECK_STR(m.category, "ticketing_refund", "keyword at the bound");
+		CHECK_STR(m.category, "ticketing_refund",
+		          "keyword at the bound");
 		rules_match_clear(&m);
 	}
 	free(body);
@@ -543,10 +537,10 @@ test_long_subject(void)
 	for (i = 0; i + 3 <= sizeof(s); i += 3)
 		memcpy(s + i, "长", 3);
 	CHECK_INT(rules_match_subject(r, sc, s, i, NULL, 0, &m), RULES_OK,
-	    "too long");
+	          "too long");
 	CHECK(strlen(m.summary) <= PARSER_SUBJECT_MAX &&
-		  strlen(m.summary) % 3 == 0,
-	    "too long: cut on a boundary");
+	          strlen(m.summary) % 3 == 0,
+	      "too long: cut on a boundary");
 	rules_match_clear(&m);
 	rules_scratch_free(&sc);
 	rules_free(&r);
@@ -563,8 +557,7 @@ test_user_patterns(void)
 	    {"bang", "^!(?<priority>[^!]+)!\\s*(?<summary>.*)$"},
 	    {"catgroup", "^cat=(?<category>\\S+)"},
 	    {"kindgroup", "^kind=(?<kind>\\S+)"},
-	    {"numbers",
-		"^N (?<order_no>\\S+) S (?<screening_no>\\S+)"},
+	    {"numbers", "^N (?<order_no>\\S+) S (?<screening_no>\\S+)"},
 	    {"addendum", "(?<summary>补充.*)$"},
 	};
 	static const struct {
@@ -576,7 +569,7 @@ test_user_patterns(void)
 	    /* before the built-in refund: no refund category from the
 	       format, but the keyword still gives it */
 	    {"退票申请:订单号123456", "my-refund", "category",
-		"ticketing_refund"},
+	     "ticketing_refund"},
 	    {"退票申请:订单号123456", "my-refund", "orders", "123456"},
 	    {"T#42 hi", "ticket-hash", "ticket_id", "42"},
 	    {"!urgent! boom", "bang", "priority", "urgent"},
@@ -599,9 +592,9 @@ test_user_patterns(void)
 	    {"N A-1 S B-2", "numbers", "screens", "B-2"},
 	    /* a user pattern before follow-up: the ticket id is still found */
 	    {"Re: [CM-20231105-001] 补充截图", "addendum", "ticket_id",
-		"CM-20231105-001"},
+	     "CM-20231105-001"},
 	    {"Re: [CM-20231105-001] 补充截图", "addendum", "summary",
-		"补充截图"},
+	     "补充截图"},
 	    /* nothing of theirs matches: the built-ins run */
 	    {"[紧急][A123456]x", "urgent", "user_id", "A123456"},
 	};
@@ -619,10 +612,10 @@ test_user_patterns(void)
 		return;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		(void)snprintf(what, sizeof(what), "user case %zu %s", i,
-		    cases[i].field);
+		               cases[i].field);
 		if (!CHECK_INT(classify(r, sc, cases[i].subject,
-				   strlen(cases[i].subject), NULL, 0, &m),
-			RULES_OK, what))
+		                        strlen(cases[i].subject), NULL, 0, &m),
+		               RULES_OK, what))
 			continue;
 		CHECK_STR(m.format, cases[i].format, what);
 		if (strcmp(cases[i].field, "user_id") == 0)
@@ -665,23 +658,23 @@ test_no_builtins(void)
 	s.no_builtins = true;
 	if (new_rules(&s, &r, &sc) != 0)
 		return;
-	CHECK_INT(classify(r, sc, L("[紧急][A123456]x"), NULL, 0, &m),
-	    RULES_OK, "nb urgent");
+	CHECK_INT(classify(r, sc, L("[紧急][A123456]x"), NULL, 0, &m), RULES_OK,
+	          "nb urgent");
 	CHECK_STR(m.format, "other", "nb: urgent is not a format");
 	CHECK_STR(m.priority, "normal", "nb: not urgent");
 	CHECK_STR(m.user_id, NULL, "nb: no user id");
 	rules_match_clear(&m);
 	CHECK_INT(classify(r, sc, L("[CM-20231105-001] 复核 订单号 123456"),
-		      NULL, 0, &m),
-	    RULES_OK, "nb follow-up");
+	                   NULL, 0, &m),
+	          RULES_OK, "nb follow-up");
 	CHECK_STR(m.format, "other", "nb: follow-up is not a format");
 	CHECK_STR(m.ticket_id, "CM-20231105-001", "nb: ticket id found");
 	CHECK_INT(m.is_review, 1, "nb: review found");
 	CHECK_STR(join(&m.order_numbers, (char[64]){0}, 64), "123456",
-	    "nb: numbers found");
+	          "nb: numbers found");
 	rules_match_clear(&m);
 	CHECK_INT(classify(r, sc, "VIP-7 x", 7, NULL, 0, &m), RULES_OK,
-	    "nb vip");
+	          "nb vip");
 	CHECK_STR(m.format, "vip", "nb: user pattern");
 	rules_match_clear(&m);
 	rules_scratch_free(&sc);
@@ -692,7 +685,7 @@ test_no_builtins(void)
 	if (new_rules(&s, &r, &sc) != 0)
 		return;
 	CHECK_INT(classify(r, sc, "VIP-7 x", 7, NULL, 0, &m), RULES_OK,
-	    "nb none");
+	          "nb none");
 	CHECK_STR(m.format, "other", "nb none: other");
 	rules_match_clear(&m);
 	rules_scratch_free(&sc);
@@ -728,7 +721,7 @@ test_bad_patterns(void)
 	r = sentinel;
 	err[0] = '\0';
 	CHECK_INT(rules_new(&s, &r, err, sizeof(err)), RULES_BAD_PATTERN,
-	    "bad rc");
+	          "bad rc");
 	CHECK(r == sentinel, "bad: *rules_r untouched");
 	CHECK(strncmp(err, "pattern broken: ", 16) == 0, err);
 	CHECK(strstr(err, " at offset 9") != NULL, err);
@@ -736,22 +729,22 @@ test_bad_patterns(void)
 	s.patterns = noname;
 	s.n_patterns = 1;
 	CHECK_INT(rules_new(&s, &r, err, sizeof(err)), RULES_BAD_PATTERN,
-	    "noname rc");
+	          "noname rc");
 	CHECK(strstr(err, "pattern #1") != NULL, err);
 
 	s.patterns = backslash_c;
 	CHECK_INT(rules_new(&s, &r, err, sizeof(err)), RULES_BAD_PATTERN,
-	    "\\C refused");
+	          "\\C refused");
 	CHECK(strncmp(err, "pattern bytes: ", 15) == 0, err);
 
 	/* the message is one line, and a short err is cut safely */
 	s.patterns = evil_name;
 	CHECK_INT(rules_new(&s, &r, err, sizeof(err)), RULES_BAD_PATTERN,
-	    "evil rc");
+	          "evil rc");
 	CHECK(strchr(err, '\n') == NULL && strncmp(err, "pattern x?y", 11) == 0,
-	    err);
+	      err);
 	CHECK_INT(rules_new(&s, &r, tiny, sizeof(tiny)), RULES_BAD_PATTERN,
-	    "tiny rc");
+	          "tiny rc");
 	CHECK_INT(strlen(tiny), sizeof(tiny) - 1, "tiny err cut");
 	CHECK_INT(rules_new(&s, &r, NULL, 0), RULES_BAD_PATTERN, "no err");
 
@@ -760,7 +753,7 @@ test_bad_patterns(void)
 	s.categories = nocat;
 	s.n_categories = 1;
 	CHECK_INT(rules_new(&s, &r, err, sizeof(err)), RULES_BAD_PATTERN,
-	    "nocat rc");
+	          "nocat rc");
 	CHECK(strstr(err, "category #1") != NULL, err);
 	CHECK(r == sentinel, "still untouched");
 
@@ -786,7 +779,7 @@ test_redos(unsigned long match_limit, size_t n_a)
 	char what[64];
 
 	(void)snprintf(what, sizeof(what), "redos %zu limit %lu", n_a,
-	    match_limit);
+	               match_limit);
 	s.patterns = pats;
 	s.n_patterns = 1;
 	s.match_limit = match_limit;
@@ -795,7 +788,7 @@ test_redos(unsigned long match_limit, size_t n_a)
 	memset(subj, 'a', n_a);
 	subj[n_a] = '!';
 	if (CHECK_INT(rules_match_subject(r, sc, subj, n_a + 1, NULL, 0, &m),
-		RULES_OK, what)) {
+	              RULES_OK, what)) {
 		CHECK_INT(m.limit_hit, 1, what);
 		CHECK_STR(m.format, "other", what);
 		CHECK_INT(strlen(m.summary), n_a + 1, what);
@@ -834,12 +827,13 @@ test_prefix(void)
 		return;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (!CHECK_INT(classify(r, sc, cases[i].subject,
-				   strlen(cases[i].subject), NULL, 0, &m),
-			RULES_OK, cases[i].subject))
+		                        strlen(cases[i].subject), NULL, 0, &m),
+		               RULES_OK, cases[i].subject))
 			continue;
 		CHECK_STR(m.ticket_id, cases[i].want, cases[i].subject);
-		CHECK_STR(m.format, cases[i].want != NULL ? "follow-up" : "other",
-		    cases[i].subject);
+		CHECK_STR(m.format,
+		          cases[i].want != NULL ? "follow-up" : "other",
+		          cases[i].subject);
 		rules_match_clear(&m);
 	}
 	rules_scratch_free(&sc);
@@ -850,7 +844,7 @@ test_prefix(void)
 	s.ticket_prefix = long_prefix;
 	r = NULL;
 	CHECK_INT(rules_new(&s, &r, err, sizeof(err)), RULES_BAD_PATTERN,
-	    "long prefix");
+	          "long prefix");
 	CHECK(r == NULL && strstr(err, "too long") != NULL, err);
 }
 
@@ -888,11 +882,12 @@ test_categories(void)
 		return;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (!CHECK_INT(classify(r, sc, cases[i].subject,
-				   strlen(cases[i].subject), cases[i].body,
-				   cases[i].body == NULL ? 0
-							 : strlen(cases[i].body),
-				   &m),
-			RULES_OK, cases[i].subject))
+		                        strlen(cases[i].subject), cases[i].body,
+		                        cases[i].body == NULL
+		                            ? 0
+		                            : strlen(cases[i].body),
+		                        &m),
+		               RULES_OK, cases[i].subject))
 			continue;
 		CHECK_STR(m.category, cases[i].want, cases[i].subject);
 		rules_match_clear(&m);
@@ -912,24 +907,24 @@ test_invalid_utf8(void)
 	if (new_rules(NULL, &r, &sc) != 0)
 		return;
 	CHECK_INT(rules_match_subject(r, sc, L("订单号123456 \xff"),
-		      L("\xfe 订单号 999999"), &m),
-	    RULES_OK, "bad utf8");
+	                              L("\xfe 订单号 999999"), &m),
+	          RULES_OK, "bad utf8");
 	CHECK_STR(join(&m.order_numbers, (char[64]){0}, 64), "123456",
-	    "bad utf8 numbers");
+	          "bad utf8 numbers");
 	CHECK(m.summary != NULL && strstr(m.summary, "\xef\xbf\xbd") != NULL,
-	    "bad utf8 summary sanitised");
+	      "bad utf8 summary sanitised");
 	rules_match_clear(&m);
-	CHECK_INT(rules_match_subject(r, sc, L("\xff"), L("\xfe 订单号 999999"),
-		      &m),
+	CHECK_INT(
+	    rules_match_subject(r, sc, L("\xff"), L("\xfe 订单号 999999"), &m),
 	    RULES_OK, "bad utf8 body");
 	CHECK_STR(join(&m.order_numbers, (char[64]){0}, 64), "999999",
-	    "bad utf8 body numbers");
+	          "bad utf8 body numbers");
 	rules_match_clear(&m);
 	/* embedded NUL in the body does not stop the scan */
 	CHECK_INT(rules_match_subject(r, sc, L("x"), L("a\0订单号 999999"), &m),
-	    RULES_OK, "nul body");
+	          RULES_OK, "nul body");
 	CHECK_STR(join(&m.order_numbers, (char[64]){0}, 64), "999999",
-	    "nul body numbers");
+	          "nul body numbers");
 	rules_match_clear(&m);
 	rules_scratch_free(&sc);
 	rules_free(&r);
@@ -944,8 +939,9 @@ test_help(void)
 	CHECK(h != NULL && h == rules_formats_help(), "help static");
 	CHECK(strstr(h, "[紧急][A123456]") != NULL, "help zh urgent");
 	CHECK(strstr(h, "Refund request: order no.") != NULL, "help en refund");
-	CHECK(strstr(h, "关于[问题类型]的咨询/申诉(订单号/场次号:xxxx)") != NULL,
-	    "help zh inquiry");
+	CHECK(strstr(h, "关于[问题类型]的咨询/申诉(订单号/场次号:xxxx)") !=
+	          NULL,
+	      "help zh inquiry");
 	CHECK(strstr(h, "Inquiry/appeal about [") != NULL, "help en inquiry");
 	CHECK(strstr(h, "复核") != NULL, "help review");
 }
@@ -959,22 +955,22 @@ mdwe_filter(void)
 {
 	struct sock_filter f[] = {
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		offsetof(struct seccomp_data, nr)),
+	             offsetof(struct seccomp_data, nr)),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 3),
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		offsetof(struct seccomp_data, args[2])),
+	             offsetof(struct seccomp_data, args[2])),
 	    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, PROT_WRITE | PROT_EXEC),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PROT_WRITE | PROT_EXEC, 4, 5),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mprotect, 1, 0),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pkey_mprotect, 0, 3),
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		offsetof(struct seccomp_data, args[2])),
+	             offsetof(struct seccomp_data, args[2])),
 	    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {(unsigned short)(sizeof(f) / sizeof(f[0])),
-	    f};
+	                          f};
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return -1;
@@ -982,16 +978,42 @@ mdwe_filter(void)
 }
 
 /*
- * test_interpreter - in a child under the W^X filter, JIT compilation
- * fails; rules_new must fall back silently and match the same way, and
- * the interpreter's limits must stop the ReDoS pattern.
+ * interpreter_child - runs in a fresh process (exec'd, so no JIT memory
+ * is inherited, and not traced by valgrind, which itself needs W+X
+ * memory): under the W^X filter JIT compilation fails, rules_new must
+ * fall back silently and match the same way, and the interpreter's
+ * limits must stop the ReDoS pattern.  Exit status 0 when all passed.
  */
-static void
-test_interpreter(void)
+static int
+interpreter_child(void)
 {
 	pcre2_code *code;
-	int errc, status;
 	PCRE2_SIZE off;
+	int errc;
+
+	if (!CHECK_INT(mdwe_filter(), 0, "seccomp filter"))
+		return 2;
+	/* prove the filter works: JIT cannot get W+X memory */
+	code = pcre2_compile((PCRE2_SPTR) "a+", PCRE2_ZERO_TERMINATED,
+	                     PCRE2_UTF, &errc, &off, NULL);
+	CHECK(code != NULL, "compile");
+	CHECK(pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) != 0,
+	      "JIT refused under the filter");
+	pcre2_code_free(code);
+	test_spec(NULL);
+	test_redos(0, 40);
+	test_redos(0, 2047);
+	test_user_patterns();
+	test_body_bound();
+	test_long_subject();
+	return test_failed == 0 ? 0 : 1;
+}
+
+/* test_interpreter - run interpreter_child in a new process */
+static void
+test_interpreter(const char *self)
+{
+	int status;
 	pid_t pid;
 
 	(void)fflush(stdout);
@@ -1000,38 +1022,22 @@ test_interpreter(void)
 	if (!CHECK(pid >= 0, "fork"))
 		return;
 	if (pid == 0) {
-		test_passed = 0;
-		test_failed = 0;
-		if (!CHECK_INT(mdwe_filter(), 0, "seccomp filter"))
-			_exit(2);
-		/* prove the filter works: JIT cannot get W+X memory */
-		code = pcre2_compile((PCRE2_SPTR) "a+", PCRE2_ZERO_TERMINATED,
-		    PCRE2_UTF, &errc, &off, NULL);
-		CHECK(code != NULL, "compile");
-		CHECK(pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) != 0,
-		    "JIT refused under the filter");
-		pcre2_code_free(code);
-		test_spec(NULL);
-		test_redos(0, 40);
-		test_redos(0, 2047);
-		test_user_patterns();
-		test_body_bound();
-		(void)fflush(stdout);
-		_exit(test_failed == 0 ? 0 : 1);
+		execl(self, self, "--interpreter-child", (char *)NULL);
+		_exit(127);
 	}
 	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "interpreter run passed (its failures are printed above)");
+	      "interpreter run passed (its failures are printed above)");
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct rules_settings s = {0};
 
-	/* First, before this process JIT-compiles anything: PCRE2 keeps
-	   freed executable memory for reuse, and a child would inherit it. */
-	test_interpreter();
+	if (argc == 2 && strcmp(argv[1], "--interpreter-child") == 0)
+		return interpreter_child();
+	test_interpreter(argv[0]);
 	test_spec(NULL);
 	test_spec(&s);
 	test_numbers_max();

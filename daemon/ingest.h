@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ingest.h - filing raw messages exactly alike for ticketd (a fetched IMAP
+ * batch) and ticketctl ingest (files or a pipe).  Parsing runs in a forked
+ * child under memory and CPU limits, and the child files the whole batch in
+ * one store transaction; the parent only collects one outcome per message.
+ * A child that crashes or hangs (libetpan 1.9.4 has inputs that do either)
+ * has committed nothing: the batch is retried one message per child, and
+ * the message that still kills its child is filed as a quarantine record by
+ * the parent, which never parses.  SIGPIPE must be ignored by the caller.
+ */
+#ifndef DAEMON_INGEST_H
+#define DAEMON_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "parser/parser.h"
+#include "store/store.h"
+
+enum ingest_status {
+	INGEST_OK = 0,		/* every item has an outcome */
+	INGEST_STORE_FAILED,	/* nothing filed: back off, do not flag */
+	INGEST_NOMEM,
+};
+
+/* Wall-clock seconds a child may take: base plus per message. */
+#define INGEST_TIMEOUT_BASE_S 30
+#define INGEST_TIMEOUT_PER_MSG_S 2
+/* CPU seconds a child may use (RLIMIT_CPU). */
+#define INGEST_CPU_LIMIT_S 60
+/* Address space a child may add to what it inherits (RLIMIT_AS). */
+#define INGEST_MEM_EXTRA (512u * 1024 * 1024)
+
+/* One message in, one outcome out. */
+struct ingest_item {
+	/* in (borrowed) */
+	uint32_t uid;		/* 0 when not from IMAP */
+	const char *data;
+	size_t len;
+	/* out */
+	int outcome;		/* enum store_outcome */
+	bool is_duplicate;
+	bool is_third_party;
+	bool is_reopened;
+	int match;		/* enum store_match */
+	int parse_status;	/* enum parser_status; -1 when not parsed */
+	char ticket_id[STORE_TICKET_ID_MAX];
+	char ack[80];		/* "queued", "suppressed:<why>" or "" */
+	char reason[160];	/* quarantine reason or parse notes */
+	char from[128];
+	char message_id[128];
+	char category[32];
+	char priority[16];
+	size_t n_attachments;
+	size_t n_skipped;
+};
+
+/*
+ * ingest_batch - parse and file n items (borrowed) from mailbox (NULL when
+ * not from IMAP) in one transaction, filling each item's outcome.  cfg and
+ * parser are borrowed; the child opens its own store connection from cfg.
+ * store (borrowed, the caller's connection) is used only to file a
+ * quarantine record for a message that crashed its child.  err gets one
+ * line on failure.
+ */
+int ingest_batch(const struct config *cfg, struct parser *parser,
+    struct store *store, const char *mailbox, uint32_t uidvalidity,
+    struct ingest_item *items, size_t n, char *err, size_t errlen);
+
+/* ingest_log_item - the log line of one outcome (SPEC §9). */
+void ingest_log_item(const struct ingest_item *it);
+
+#endif
