@@ -51,6 +51,7 @@ DAEMON_SRCS = \
 	daemon/ack.c \
 	daemon/config.c \
 	daemon/glue.c \
+	daemon/imap.c \
 	daemon/ingest.c \
 	daemon/json.c \
 	daemon/log.c \

@@ -624,6 +624,17 @@ ack_is_ascii(const char *s)
 	return true;
 }
 
+/* ack_line_len - bytes on the last (unfinished) line of out */
+static size_t
+ack_line_len(const struct buf *out)
+{
+	size_t i = out->len;
+
+	while (i > 0 && out->data[i - 1] != '\n')
+		i--;
+	return out->len - i;
+}
+
 /* ack_phrase - a display name: as is, quoted, or RFC 2047 encoded */
 static int
 ack_phrase(const char *name, struct buf *out)
@@ -654,6 +665,7 @@ ack_from_header(const char *from, struct buf *out, char *err, size_t errlen)
 	const char *name;
 	size_t name_len;
 	char *clean = NULL;
+	bool fold;
 	int rc = ACK_NOMEM;
 
 	if (from == NULL ||
@@ -677,9 +689,14 @@ ack_from_header(const char *from, struct buf *out, char *err, size_t errlen)
 	if (clean[0] == '\0') {
 		if (buf_printf(out, "%s\r\n", addr) != 0)
 			goto out;
-	} else if (ack_phrase(clean, out) != 0 ||
-	           buf_printf(out, " <%s>\r\n", addr) != 0) {
-		goto out;
+	} else {
+		if (ack_phrase(clean, out) != 0)
+			goto out;
+		/* fold before the address rather than pass 78 columns */
+		fold = ack_line_len(out) + strlen(addr) + 3 > 78;
+		if (buf_printf(out, fold ? "\r\n <%s>\r\n" : " <%s>\r\n",
+		               addr) != 0)
+			goto out;
 	}
 	rc = ACK_OK;
 out:

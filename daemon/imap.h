@@ -35,8 +35,8 @@
 
 enum imap_status {
 	IMAP_OK = 0,
-	IMAP_TEMPFAIL,	/* reconnect with backoff */
-	IMAP_PERMFAIL,	/* needs an admin: log, back off long */
+	IMAP_TEMPFAIL, /* reconnect with backoff */
+	IMAP_PERMFAIL, /* needs an admin: log, back off long */
 	IMAP_NOMEM,
 };
 
@@ -62,14 +62,14 @@ enum imap_status {
 
 /* Connection settings; every pointer is borrowed during imap_connect. */
 struct imap_settings {
-	const char *host;	/* name or address; verified against the cert */
-	unsigned port;		/* 1..65535 */
-	enum config_tls tls;	/* IMPLICIT, STARTTLS or NONE (tests only) */
+	const char *host;    /* name or address; verified against the cert */
+	unsigned port;       /* 1..65535 */
+	enum config_tls tls; /* IMPLICIT, STARTTLS or NONE (tests only) */
 	const char *user;
-	const char *password;	/* never logged, never copied */
-	const char *ca_file;	/* PEM added to system trust; NULL/"" none */
-	long timeout_s;		/* every read/write; 0 = IMAP_TIMEOUT_DEFAULT */
-	const char *mailbox;	/* NULL/"" = INBOX; ASCII only */
+	const char *password; /* never logged, never copied */
+	const char *ca_file;  /* PEM added to system trust; NULL/"" none */
+	long timeout_s;       /* every read/write; 0 = IMAP_TIMEOUT_DEFAULT */
+	const char *mailbox;  /* NULL/"" = INBOX; ASCII only */
 };
 
 struct imap;
@@ -83,8 +83,8 @@ struct imap;
  * refused, certificate rejected (err has GnuTLS's reason), STARTTLS
  * missing, mailbox missing, bad settings, or SIGPIPE not ignored.
  */
-int imap_connect(const struct imap_settings *s, struct imap **imap_r,
-    char *err, size_t errlen);
+int imap_connect(const struct imap_settings *s, struct imap **imap_r, char *err,
+                 size_t errlen);
 
 /* imap_uidvalidity - the selected mailbox's UIDVALIDITY (never 0). */
 uint32_t imap_uidvalidity(const struct imap *imap);
@@ -115,13 +115,13 @@ bool imap_is_dead(const struct imap *imap);
  * *n_r is 0).
  */
 int imap_search_new(struct imap *imap, uint32_t last_uid, uint32_t **uids_r,
-    size_t *n_r, char *err, size_t errlen);
+                    size_t *n_r, char *err, size_t errlen);
 
 /* One fetched message. */
 struct imap_msg {
 	uint32_t uid;
-	size_t size;		/* RFC822.SIZE as the server reported it */
-	char *data;		/* owned; len bytes plus a NUL not counted */
+	size_t size; /* RFC822.SIZE as the server reported it */
+	char *data;  /* owned; len bytes plus a NUL not counted */
 	size_t len;
 	/*
 	 * The message is over message_max and data is only a prefix of it:
@@ -145,8 +145,8 @@ struct imap_msg {
  * caller frees with imap_msgs_free.  Memory: about twice the bytes fetched.
  */
 int imap_fetch(struct imap *imap, const uint32_t *uids, size_t n,
-    size_t message_max, struct imap_msg **msgs_r, size_t *n_r, char *err,
-    size_t errlen);
+               size_t message_max, struct imap_msg **msgs_r, size_t *n_r,
+               char *err, size_t errlen);
 
 /* imap_msgs_free - free n messages and the array; accepts NULL; sets *msgs
  * to NULL. */
@@ -159,7 +159,7 @@ void imap_msgs_free(struct imap_msg **msgs, size_t n);
  * and a warning is logged once per handle.  A tagged NO is IMAP_TEMPFAIL.
  */
 int imap_flag(struct imap *imap, const uint32_t *uids, size_t n,
-    bool *seen_only_r, char *err, size_t errlen);
+              bool *seen_only_r, char *err, size_t errlen);
 
 /*
  * imap_move - move the n UIDs (borrowed) to folder (borrowed, ASCII):
@@ -172,7 +172,8 @@ int imap_flag(struct imap *imap, const uint32_t *uids, size_t n,
  * IMAP_TEMPFAIL.  The messages stay where they are on failure.
  */
 int imap_move(struct imap *imap, const uint32_t *uids, size_t n,
-    const char *folder, bool *left_deleted_r, char *err, size_t errlen);
+              const char *folder, bool *left_deleted_r, char *err,
+              size_t errlen);
 
 /*
  * imap_idle_wait - wait up to timeout_ms (clamped to IMAP_IDLE_MAX_MS;
@@ -187,7 +188,7 @@ int imap_move(struct imap *imap, const uint32_t *uids, size_t n,
  * because a handle does not outlive its failure.
  */
 int imap_idle_wait(struct imap *imap, int timeout_ms, bool *has_new_r,
-    char *err, size_t errlen);
+                   char *err, size_t errlen);
 
 /* imap_noop - NOOP, for polling mode and to prove the link is alive. */
 int imap_noop(struct imap *imap, char *err, size_t errlen);

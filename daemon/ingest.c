@@ -162,8 +162,8 @@ child_main(const struct config *cfg, struct parser *parser,
 		char perr[160] = "";
 		int ps;
 
-		ps = parser_parse(parser, it->data, it->len, &pm, perr,
-		    sizeof(perr));
+		ps = parser_parse_prefix(parser, it->data, it->len,
+		    it->full_size, &pm, perr, sizeof(perr));
 		if (ps == PARSER_NOMEM)
 			_exit(CHILD_EXIT_NOMEM);
 		it->parse_status = ps;
@@ -279,12 +279,13 @@ run_child(const struct config *cfg, struct parser *parser,
 		} else if (rec.index < n) {
 			struct ingest_item *it = &items[rec.index];
 			const char *data = it->data;
-			size_t len = it->len;
+			size_t len = it->len, full = it->full_size;
 			uint32_t uid = it->uid;
 
 			*it = rec.item;
 			it->data = data;
 			it->len = len;
+			it->full_size = full;
 			it->uid = uid;
 			got++;
 		}

@@ -40,6 +40,7 @@ struct ingest_item {
 	uint32_t uid;		/* 0 when not from IMAP */
 	const char *data;
 	size_t len;
+	size_t full_size;	/* > len: data is a prefix (oversized) */
 	/* out */
 	int outcome;		/* enum store_outcome */
 	bool is_duplicate;

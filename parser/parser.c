@@ -743,6 +743,14 @@ int
 parser_parse(struct parser *p, const void *vraw, size_t len,
     struct parser_msg **msg_r, char *err, size_t errlen)
 {
+	return parser_parse_prefix(p, vraw, len, len, msg_r, err, errlen);
+}
+
+/* parser_parse_prefix - the whole job on a possibly partial message */
+int
+parser_parse_prefix(struct parser *p, const void *vraw, size_t len,
+    size_t full_size, struct parser_msg **msg_r, char *err, size_t errlen)
+{
 	const char *raw = vraw;
 	struct hdr_value h[H_COUNT];
 	struct mime_limits lim;
@@ -759,6 +767,8 @@ parser_parse(struct parser *p, const void *vraw, size_t len,
 	}
 	if (len > p->s.message_max) {
 		len = p->s.message_max;
+		cut = len;
+	} else if (full_size > len) {
 		cut = len;
 	}
 	memset(h, 0, sizeof(h));

@@ -147,6 +147,17 @@ void parser_free(struct parser **p);
 int parser_parse(struct parser *p, const void *raw, size_t len,
     struct parser_msg **msg_r, char *err, size_t errlen);
 
+/*
+ * parser_parse_prefix - like parser_parse for a message of full_size bytes
+ * of which only the first len are at raw (an oversized message fetched as
+ * header and body prefix, SPEC §6): attachments reaching the end of the
+ * prefix are recorded as PARSER_SKIP_NOT_FETCHED with the size seen in
+ * the prefix, and the status is PARSER_TRUNCATED.  full_size <= len is plain
+ * parser_parse.
+ */
+int parser_parse_prefix(struct parser *p, const void *raw, size_t len,
+    size_t full_size, struct parser_msg **msg_r, char *err, size_t errlen);
+
 /* parser_msg_free - accepts NULL; sets *m to NULL. */
 void parser_msg_free(struct parser_msg **m);
 

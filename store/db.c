@@ -809,8 +809,8 @@ void
 db_iso(time_t t, char *buf)
 {
 	struct tm tm;
+	unsigned year, mon, day, hh, mm, ss, oh, om;
 	long off;
-	int hh, mm;
 	char sign;
 
 	buf[0] = '\0';
@@ -821,12 +821,17 @@ db_iso(time_t t, char *buf)
 	if (off < 0)
 		off = -off;
 	off %= 86400;
-	hh = (int)(off / 3600);
-	mm = (int)(off % 3600 / 60);
-	(void)snprintf(buf, STORE_TIME_MAX,
-	    "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-	    (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
-	    tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, sign, hh, mm);
+	/* Unsigned and reduced so the compiler can bound the length. */
+	year = (unsigned)(tm.tm_year + 1900) % 10000u;
+	mon = (unsigned)(tm.tm_mon + 1) % 100u;
+	day = (unsigned)tm.tm_mday % 100u;
+	hh = (unsigned)tm.tm_hour % 100u;
+	mm = (unsigned)tm.tm_min % 100u;
+	ss = (unsigned)tm.tm_sec % 100u;
+	oh = (unsigned)(off / 3600) % 100u;
+	om = (unsigned)(off % 3600 / 60) % 100u;
+	(void)snprintf(buf, STORE_TIME_MAX, "%04u-%02u-%02uT%02u:%02u:%02u%c%02u:%02u",
+	    year, mon, day, hh, mm, ss, sign, oh, om);
 }
 
 /* db_lower - lower-case ASCII copy. */

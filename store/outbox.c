@@ -322,6 +322,9 @@ store_outbox_failed(struct store *st, int64_t id, bool permanent,
 		    0);
 		if (clean == NULL)
 			return STORE_NOMEM;
+		/* CR LF at the end of an SMTP reply became spaces */
+		while (clean[0] != '\0' && clean[strlen(clean) - 1] == ' ')
+			clean[strlen(clean) - 1] = '\0';
 	}
 	c.id = id;
 	c.now = store_now(st);
