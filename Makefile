@@ -45,6 +45,11 @@ PARSER_SRCS = \
 	parser/parser.c
 
 STORE_SRCS = \
+	store/blob.c \
+	store/db.c \
+	store/outbox.c \
+	store/purge.c \
+	store/query.c \
 	store/store.c
 
 DAEMON_SRCS = \
@@ -59,7 +64,10 @@ DAEMON_SRCS = \
 
 TICKETCTL_SRCS = \
 	daemon/ticketctl.c \
-	daemon/ctl_parse.c
+	daemon/ctl_parse.c \
+	daemon/ctl_store.c \
+	daemon/ctl_ticket.c \
+	daemon/ctl_admin.c
 
 TICKETD_SRCS = \
 	daemon/ticketd.c

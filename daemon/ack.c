@@ -394,11 +394,14 @@ ack_id_valid(const char *s)
 
 /*
  * ack_clean - append s (untrusted, may be NULL) to out as valid UTF-8 with
- * every control removed, at most max bytes; dflt when nothing is left
+ * every control removed and blanks trimmed, at most max bytes; dflt when
+ * nothing is left
  */
 static int
 ack_clean(struct buf *out, const char *s, size_t max, const char *dflt)
 {
+	const char *p;
+	size_t n;
 	char *c;
 	int rc;
 
@@ -407,10 +410,14 @@ ack_clean(struct buf *out, const char *s, size_t max, const char *dflt)
 	c = utf8_sanitise(s, strlen(s), max, 0);
 	if (c == NULL)
 		return -1;
-	if (c[0] == '\0' && dflt != NULL)
-		rc = buf_append_str(out, dflt);
+	/* line ends became blanks: trim them off both ends */
+	p = c;
+	n = strlen(c);
+	ack_trim(&p, &n);
+	if (n == 0)
+		rc = dflt != NULL ? buf_append_str(out, dflt) : 0;
 	else
-		rc = buf_append_str(out, c);
+		rc = buf_append(out, p, n);
 	free(c);
 	return rc;
 }
@@ -449,7 +456,8 @@ ack_list(struct buf *out, const char *const *v, size_t n, bool is_name)
 		if (out->len == before + (shown > 0 ? 2 : 0)) {
 			/* nothing printable: drop the separator too */
 			out->len = before;
-			out->data[before] = '\0';
+			if (out->data != NULL)
+				out->data[before] = '\0';
 			continue;
 		}
 		shown++;

@@ -61,14 +61,14 @@ ctl_store_open(struct ctl *ctl, struct store **st_r)
 	*st_r = NULL;
 	if (ctl->cfg->state_dir == NULL || ctl->cfg->state_dir[0] == '\0') {
 		fprintf(stderr, "ticketctl: %s: [store] state_dir is not set\n",
-		    ctl->config_path);
+		        ctl->config_path);
 		return CTL_USAGE;
 	}
 	glue_store_settings(ctl->cfg, &ss);
 	rc = store_open(&ss, st_r, err, sizeof(err));
 	if (rc != STORE_OK) {
 		fprintf(stderr, "ticketctl: store %s: %s: %s\n",
-		    ctl->cfg->state_dir, store_status_name(rc), err);
+		        ctl->cfg->state_dir, store_status_name(rc), err);
 		return ctl_exit_of(rc) == CTL_USAGE ? CTL_USAGE : CTL_FAILED;
 	}
 	return CTL_OK;
@@ -120,8 +120,8 @@ static bool
 is_hidden(unsigned int cp)
 {
 	return (cp >= 0x200b && cp <= 0x200f) ||
-	    (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+	       (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 /* cp_width - terminal columns of one code point (East Asian wide = 2) */
@@ -253,7 +253,8 @@ ctl_xclean(const char *s, bool keep_newlines)
 	if (s == NULL)
 		s = "";
 	c = utf8_sanitise(s, strlen(s), strlen(s) * 3 + 4,
-	    keep_newlines ? UTF8_KEEP_NEWLINES | UTF8_KEEP_TABS : 0);
+	                  keep_newlines ? UTF8_KEEP_NEWLINES | UTF8_KEEP_TABS
+	                                : 0);
 	if (c == NULL)
 		ctl_oom();
 	return c;
@@ -315,14 +316,15 @@ print_item_text(const char *file, const struct ingest_item *it)
 			printf("duplicate of %s\n", it->ticket_id);
 		else
 			printf("duplicate of an earlier %s record\n",
-			    it->outcome == STORE_OUTCOME_QUARANTINE
-				? "quarantine" : "suppressed");
+			       it->outcome == STORE_OUTCOME_QUARANTINE
+			           ? "quarantine"
+			           : "suppressed");
 		return;
 	}
 	switch (it->outcome) {
 	case STORE_OUTCOME_NEW:
 		printf("created %s (ack %s)\n", it->ticket_id,
-		    it->ack[0] != '\0' ? it->ack : "none");
+		       it->ack[0] != '\0' ? it->ack : "none");
 		break;
 	case STORE_OUTCOME_FOLLOWUP:
 		printf("appended %s", it->ticket_id);
@@ -336,8 +338,8 @@ print_item_text(const char *file, const struct ingest_item *it)
 		break;
 	case STORE_OUTCOME_QUARANTINE:
 		reason = ctl_xclean(it->reason, false);
-		printf("quarantined: %s\n", reason[0] != '\0' ? reason
-							       : "unparsable");
+		printf("quarantined: %s\n",
+		       reason[0] != '\0' ? reason : "unparsable");
 		free(reason);
 		break;
 	case STORE_OUTCOME_SUPPRESSED:
@@ -377,16 +379,19 @@ print_item_json(struct json *j, const char *file, const struct ingest_item *it)
 	json_kv_string(j, "file", file);
 	json_kv_string(j, "outcome", outcome_word(it));
 	json_kv_string(j, "ticket_id",
-	    it->ticket_id[0] != '\0' ? it->ticket_id : NULL);
+	               it->ticket_id[0] != '\0' ? it->ticket_id : NULL);
 	json_kv_bool(j, "duplicate", it->is_duplicate);
 	json_kv_string(j, "ack", it->ack[0] != '\0' ? it->ack : NULL);
 	json_kv_string(j, "reason", it->reason[0] != '\0' ? it->reason : NULL);
-	json_kv_string(j, "match", it->outcome == STORE_OUTCOME_FOLLOWUP &&
-		!it->is_duplicate ? match_name(it->match) : NULL);
+	json_kv_string(j, "match",
+	               it->outcome == STORE_OUTCOME_FOLLOWUP &&
+	                       !it->is_duplicate
+	                   ? match_name(it->match)
+	                   : NULL);
 	json_kv_bool(j, "third_party", it->is_third_party);
 	json_kv_bool(j, "reopened", it->is_reopened);
 	json_kv_string(j, "message_id",
-	    it->message_id[0] != '\0' ? it->message_id : NULL);
+	               it->message_id[0] != '\0' ? it->message_id : NULL);
 	json_end_object(j);
 }
 
@@ -409,8 +414,10 @@ ctl_ingest(struct ctl *ctl, int argc, char **argv)
 		if (strcmp(argv[i], "--json") == 0)
 			ctl->json = true;
 		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "ticketctl: ingest: unknown option "
-					"%s\n", argv[i]);
+			fprintf(stderr,
+			        "ticketctl: ingest: unknown option "
+			        "%s\n",
+			        argv[i]);
 			return CTL_USAGE;
 		} else if (strcmp(argv[i], "-") == 0 && has_stdin) {
 			fprintf(stderr, "ticketctl: ingest: - given twice\n");
@@ -441,10 +448,10 @@ ctl_ingest(struct ctl *ctl, int argc, char **argv)
 		if (strcmp(argv[i], "--json") == 0)
 			continue;
 		raw = glue_read_file(argv[i], ctl->cfg->message_max + 1, &len,
-		    &over);
+		                     &over);
 		if (raw == NULL) {
 			fprintf(stderr, "ticketctl: %s: %s\n", argv[i],
-			    strerror(errno));
+			        strerror(errno));
 			/* a failed pipe read must make the MTA retry */
 			if (strcmp(argv[i], "-") == 0)
 				rc = CTL_EX_TEMPFAIL;
@@ -455,10 +462,10 @@ ctl_ingest(struct ctl *ctl, int argc, char **argv)
 			char q[LOG_VALUE_MAX + 8];
 
 			log_warning("file=%s action=oversized limit=%zu "
-				    "note=\"filed from its first bytes, "
-				    "attachments skipped\"",
-			    log_quote(argv[i], q, sizeof(q)),
-			    ctl->cfg->message_max);
+			            "note=\"filed from its first bytes, "
+			            "attachments skipped\"",
+			            log_quote(argv[i], q, sizeof(q)),
+			            ctl->cfg->message_max);
 		}
 		bufs[n] = raw;
 		names[n] = argv[i];
@@ -472,8 +479,7 @@ ctl_ingest(struct ctl *ctl, int argc, char **argv)
 			rc = CTL_NOT_FOUND;
 		goto out;
 	}
-	if (glue_parser_new(ctl->cfg, &parser, err, sizeof(err)) !=
-	    PARSER_OK) {
+	if (glue_parser_new(ctl->cfg, &parser, err, sizeof(err)) != PARSER_OK) {
 		fprintf(stderr, "ticketctl: %s\n", err);
 		rc = CTL_EX_TEMPFAIL;
 		goto out;
@@ -483,10 +489,10 @@ ctl_ingest(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	if (ingest_batch(ctl->cfg, parser, st, NULL, 0, items, n, err,
-		sizeof(err)) != INGEST_OK) {
+	                 sizeof(err)) != INGEST_OK) {
 		log_err("action=ingest_failed files=%zu error=\"%s\"", n, err);
 		fprintf(stderr, "ticketctl: ingest failed, nothing filed: %s\n",
-		    err);
+		        err);
 		rc = CTL_EX_TEMPFAIL;
 		goto out;
 	}
@@ -582,14 +588,14 @@ quarantine_list(struct ctl *ctl, struct store *st, bool is_all)
 	ctl_cell(stdout, "FILED", 16, false);
 	ctl_cell(stdout, "FROM", wfrom, false);
 	ctl_cell(stdout, is_all ? "REASON (* = reprocessed)" : "REASON",
-	    wreason, true);
+	         wreason, true);
 	printf("\n");
 	for (k = 0; k < n; k++) {
 		const struct store_quarantine_row *q = &rows[k];
 		char id[32], filed[STORE_TIME_MAX], *t;
 
 		(void)snprintf(id, sizeof(id), "%lld%s", (long long)q->row,
-		    q->is_reprocessed ? "*" : "");
+		               q->is_reprocessed ? "*" : "");
 		(void)snprintf(filed, sizeof(filed), "%.16s", q->filed_at_iso);
 		t = strchr(filed, 'T');
 		if (t != NULL)
@@ -624,19 +630,18 @@ quarantine_reprocess(struct ctl *ctl, struct store *st, int64_t row)
 	rc = store_quarantine_get_raw(st, row, &path, err, sizeof(err));
 	if (rc != STORE_OK) {
 		fprintf(stderr, "ticketctl: quarantine %lld: %s\n",
-		    (long long)row, err[0] != '\0' ? err
-						   : store_status_name(rc));
+		        (long long)row,
+		        err[0] != '\0' ? err : store_status_name(rc));
 		return ctl_exit_of(rc);
 	}
 	raw = glue_read_file(path, ctl->cfg->message_max + 1, &len, &over);
 	if (raw == NULL) {
 		fprintf(stderr, "ticketctl: quarantine %lld: %s: %s\n",
-		    (long long)row, path, strerror(errno));
+		        (long long)row, path, strerror(errno));
 		ret = errno == ENOENT ? CTL_NOT_FOUND : CTL_FAILED;
 		goto out;
 	}
-	if (glue_parser_new(ctl->cfg, &parser, err, sizeof(err)) !=
-	    PARSER_OK) {
+	if (glue_parser_new(ctl->cfg, &parser, err, sizeof(err)) != PARSER_OK) {
 		fprintf(stderr, "ticketctl: %s\n", err);
 		ret = CTL_USAGE;
 		goto out;
@@ -647,9 +652,11 @@ quarantine_reprocess(struct ctl *ctl, struct store *st, int64_t row)
 	it.data = raw;
 	it.len = len;
 	if (ingest_batch(ctl->cfg, parser, st, NULL, 0, &it, 1, err,
-		sizeof(err)) != INGEST_OK) {
-		fprintf(stderr, "ticketctl: quarantine %lld: ingest failed: "
-				"%s\n", (long long)row, err);
+	                 sizeof(err)) != INGEST_OK) {
+		fprintf(stderr,
+		        "ticketctl: quarantine %lld: ingest failed: "
+		        "%s\n",
+		        (long long)row, err);
 		ret = CTL_FAILED;
 		goto out;
 	}
@@ -657,8 +664,10 @@ quarantine_reprocess(struct ctl *ctl, struct store *st, int64_t row)
 	if (it.outcome != STORE_OUTCOME_QUARANTINE || !it.is_duplicate) {
 		rc = store_quarantine_mark(st, row, err, sizeof(err));
 		if (rc != STORE_OK) {
-			fprintf(stderr, "ticketctl: quarantine %lld: mark: "
-					"%s\n", (long long)row, err);
+			fprintf(stderr,
+			        "ticketctl: quarantine %lld: mark: "
+			        "%s\n",
+			        (long long)row, err);
 			ret = ctl_exit_of(rc);
 		} else {
 			is_marked = true;
@@ -672,28 +681,29 @@ quarantine_reprocess(struct ctl *ctl, struct store *st, int64_t row)
 		json_kv_int(&j, "id", (long long)row);
 		json_kv_string(&j, "outcome", outcome_word(&it));
 		json_kv_string(&j, "ticket_id",
-		    it.ticket_id[0] != '\0' ? it.ticket_id : NULL);
+		               it.ticket_id[0] != '\0' ? it.ticket_id : NULL);
 		json_kv_bool(&j, "duplicate", it.is_duplicate);
 		json_kv_string(&j, "ack", it.ack[0] != '\0' ? it.ack : NULL);
 		json_kv_string(&j, "reason",
-		    it.reason[0] != '\0' ? it.reason : NULL);
+		               it.reason[0] != '\0' ? it.reason : NULL);
 		json_kv_bool(&j, "reprocessed", is_marked);
 		json_end_object(&j);
 	} else {
 		char name[32];
 
 		(void)snprintf(name, sizeof(name), "quarantine %lld",
-		    (long long)row);
+		               (long long)row);
 		print_item_text(name, &it);
 		if (it.outcome == STORE_OUTCOME_QUARANTINE && is_marked)
 			printf("quarantine %lld: superseded by a new "
-			       "quarantine record\n", (long long)row);
+			       "quarantine record\n",
+			       (long long)row);
 		else if (is_marked)
 			printf("quarantine %lld: marked reprocessed\n",
-			    (long long)row);
+			       (long long)row);
 		else
 			printf("quarantine %lld: left as it is\n",
-			    (long long)row);
+			       (long long)row);
 	}
 out:
 	parser_free(&parser);
@@ -717,19 +727,21 @@ ctl_quarantine(struct ctl *ctl, int argc, char **argv)
 			ctl->json = true;
 		} else if (strcmp(argv[i], "--all") == 0) {
 			is_all = true;
-		} else if ((m = ctl_opt(argc, argv, &i, "--reprocess",
-				&rep)) != 0) {
+		} else if ((m = ctl_opt(argc, argv, &i, "--reprocess", &rep)) !=
+		           0) {
 			if (m < 0)
 				return CTL_USAGE;
 			if (ctl_parse_u64(rep, INT64_MAX, &row) != 0 ||
 			    row == 0) {
-				fprintf(stderr, "ticketctl: quarantine: bad "
-						"id %s\n", rep);
+				fprintf(stderr,
+				        "ticketctl: quarantine: bad "
+				        "id %s\n",
+				        rep);
 				return CTL_USAGE;
 			}
 		} else {
 			fprintf(stderr, "usage: ticketctl quarantine [--json] "
-					"[--all] [--reprocess ID]\n");
+			                "[--all] [--reprocess ID]\n");
 			return CTL_USAGE;
 		}
 	}

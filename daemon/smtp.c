@@ -32,7 +32,7 @@ struct smtp {
 	const char *msg; /* borrowed during smtp_send */
 	size_t len, off;
 	char errbuf[CURL_ERROR_SIZE];
-	char reply[SMTP_REPLY_MAX + 1]; /* last server line, cleaned */
+	char reply[SMTP_REPLY_MAX + 1]; /* last 4xx/5xx line, cleaned */
 };
 
 /* smtp_seterr - one error line unless err is NULL */
@@ -188,36 +188,47 @@ smtp_read(char *ptr, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
+/* smtp_keep_reply - remember one reply line, controls made '?' */
+static void
+smtp_keep_reply(struct smtp *s, const char *line, size_t len)
+{
+	size_t i;
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len > SMTP_REPLY_MAX)
+		len = SMTP_REPLY_MAX;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		s->reply[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	s->reply[len] = '\0';
+}
+
 /*
- * smtp_debug - CURLOPT_DEBUGFUNCTION: remember the server's last reply
- * line (only HEADER_IN: our own commands, AUTH included, are ignored)
+ * smtp_debug - CURLOPT_DEBUGFUNCTION: remember the server's last 4xx or
+ * 5xx reply line (the QUIT reply after it must not hide it); only
+ * HEADER_IN is read, so our own commands (AUTH included) never are
  */
 static int
 smtp_debug(CURL *curl, curl_infotype type, char *data, size_t size,
            void *userdata)
 {
 	struct smtp *s = userdata;
-	size_t i, start = 0, end, o;
+	const char *nl;
+	size_t start = 0, end;
 
 	(void)curl;
 	if (type != CURLINFO_HEADER_IN)
 		return 0;
-	/* the last non-empty line of this chunk */
-	for (i = 0; i < size; i++) {
-		if (data[i] == '\n' && i + 1 < size)
-			start = i + 1;
+	while (start < size) {
+		nl = memchr(data + start, '\n', size - start);
+		end = nl != NULL ? (size_t)(nl - data) : size;
+		if (data[start] == '4' || data[start] == '5')
+			smtp_keep_reply(s, data + start, end - start);
+		start = end + 1;
 	}
-	end = size;
-	while (end > start && (data[end - 1] == '\n' || data[end - 1] == '\r'))
-		end--;
-	if (end == start)
-		return 0;
-	for (i = start, o = 0; i < end && o < SMTP_REPLY_MAX; i++) {
-		unsigned char c = (unsigned char)data[i];
-
-		s->reply[o++] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	s->reply[o] = '\0';
 	return 0;
 }
 
@@ -354,18 +365,20 @@ smtp_mask(char *text, size_t size, const char *password)
 	plen = strlen(password);
 	if (plen < SMTP_MASK_MIN || strstr(text, password) == NULL)
 		return;
-	for (p = text; (hit = strstr(p, password)) != NULL; p = hit + plen) {
+	p = text;
+	hit = strstr(p, password);
+	while (hit != NULL && o < sizeof(tmp)) {
 		o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%.*s***",
 		                      (int)(hit - p), p);
-		if (o >= sizeof(tmp))
-			break;
+		p = hit + plen;
+		hit = strstr(p, password);
 	}
 	if (o < sizeof(tmp))
 		(void)snprintf(tmp + o, sizeof(tmp) - o, "%s", p);
 	(void)snprintf(text, size, "%s", tmp);
 }
 
-/* smtp_error_text - one clean line: curl's reason and the server reply */
+/* smtp_error_text - one clean line: curl's reason and the server's error */
 static void
 smtp_error_text(struct smtp *s, CURLcode cc, struct smtp_result *r)
 {

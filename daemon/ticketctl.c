@@ -17,13 +17,33 @@
 struct command {
 	const char *name;
 	int (*fn)(struct ctl *ctl, int argc, char **argv);
-	bool needs_config;	/* must have a readable config file */
+	bool needs_config; /* must have a readable config file */
 	const char *usage;
 };
 
 static const struct command commands[] = {
     {"parse", ctl_parse, false,
-	"parse [--json] FILE...     show how messages would be filed"},
+     "parse FILE...              show how messages would be filed"},
+    {"ingest", ctl_ingest, true,
+     "ingest FILE...|-           file messages (- = stdin, MTA pipe)"},
+    {"list", ctl_list, true,
+     "list [--status S] [--priority P] [--category C] [--overdue]\n"
+     "       [--since YYYY-MM-DD|Nd] [--requester ADDR] [--order NO]\n"
+     "       [--limit N]                list tickets"},
+    {"show", ctl_show, true,
+     "show ID                    a ticket with messages, attachments"},
+    {"attachment", ctl_attachment, true,
+     "attachment ID N -o FILE|- [-f]  export attachment N (verified)"},
+    {"status", ctl_status, true,
+     "status ID STATUS           new|open|pending|resolved|closed"},
+    {"outbox", ctl_outbox, true,
+     "outbox [--failed] [--retry ID | --all]  list or requeue acks"},
+    {"quarantine", ctl_quarantine, true,
+     "quarantine [--all] [--reprocess ID]  list or re-file"},
+    {"purge", ctl_purge, true,
+     "purge --older-than DAYS [--dry-run] [--anonymise]  retention"},
+    {"stats", ctl_stats, true,
+     "stats                      counts by status, priority, ..."},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -34,19 +54,25 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: ticketctl [-c FILE] [--json] COMMAND [ARGS...]\n"
-		   "       ticketctl --help | --version\n\n"
-		   "options:\n"
-		   "  -c, --config FILE  configuration file (default "
-		   DEFAULT_CONFIG ")\n"
-		   "  --json             machine-readable output (SPEC §10)\n"
-		   "  -h, --help         this text\n"
-		   "  --version          print the version\n\n"
-		   "commands:\n");
+	fprintf(
+	    f,
+	    "usage: ticketctl [-c FILE] [--json] COMMAND [ARGS...]\n"
+	    "       ticketctl --help | --version\n\n"
+	    "options:\n"
+	    "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG
+	    ")\n"
+	    "  --json             machine-readable output (SPEC §10)\n"
+	    "  -h, --help         this text\n"
+	    "  --version          print the version\n\n"
+	    "commands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i].usage);
-	fprintf(f, "\nexit status: 0 ok, 1 not found, 2 usage or config "
-		   "error, 3 failure\n");
+	fprintf(f, "\nevery command takes --json; all but parse need a "
+	           "config with [store] state_dir.\n"
+	           "exit status: 0 ok, 1 not found, 2 usage or config "
+	           "error, 3 failure;\n"
+	           "ingest exits 75 (EX_TEMPFAIL) when the store failed. "
+	           "See ticketctl(1).\n");
 }
 
 /* main - parse global options, load config, run the command */
@@ -72,7 +98,7 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--json") == 0) {
 			ctl.json = true;
 		} else if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0) {
+		           strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return CTL_OK;
 		} else if (strcmp(argv[i], "--version") == 0) {
@@ -80,7 +106,7 @@ main(int argc, char **argv)
 			return CTL_OK;
 		} else if (argv[i][0] == '-') {
 			fprintf(stderr, "ticketctl: unknown option %s\n",
-			    argv[i]);
+			        argv[i]);
 			usage(stderr);
 			return CTL_USAGE;
 		} else {

@@ -691,10 +691,11 @@ static int
 classify(struct parser *p, struct parser_msg *m)
 {
 	struct rules_match rm;
-	struct buf norm;
+	struct buf norm, body;
 	size_t i;
 	int rc = -1;
 
+	memset(&rm, 0, sizeof(rm));
 	buf_init(&norm, PARSER_SUBJECT_MAX * 2);
 	if (subject_normalise(m->subject, strlen(m->subject), &norm) != 0 &&
 	    !norm.is_full) {
@@ -704,10 +705,25 @@ classify(struct parser *p, struct parser_msg *m)
 	m->subject_norm = buf_steal(&norm);
 	if (m->subject_norm == NULL)
 		return -1;
-	memset(&rm, 0, sizeof(rm));
+	/* the body is scanned in its normalised form too, so that
+	   "订单号：SK-1" with a full-width colon is found there as well */
+	buf_init(&body, PARSER_BODY_SCAN_MAX * 2);
+	{
+		size_t blen = m->body_len;
+
+		if (blen > PARSER_BODY_SCAN_MAX) {
+			blen = PARSER_BODY_SCAN_MAX;
+			while (blen > 0 &&
+			    ((unsigned char)m->body_text[blen] & 0xc0) == 0x80)
+				blen--;
+		}
+		if (subject_normalise(m->body_text, blen, &body) != 0 &&
+		    !body.is_full)
+			goto out;
+	}
 	if (rules_match_subject(p->rules, p->scratch, m->subject_norm,
-		strlen(m->subject_norm), m->body_text, m->body_len, &rm) !=
-	    RULES_OK)
+		strlen(m->subject_norm), body.data != NULL ? body.data : "",
+		body.len, &rm) != RULES_OK)
 		goto out;
 	if (rm.limit_hit && add_note(m, "subject pattern hit the match limit"))
 		goto out;
@@ -735,6 +751,7 @@ classify(struct parser *p, struct parser_msg *m)
 	rc = 0;
 out:
 	rules_match_clear(&rm);
+	buf_free(&body);
 	return rc;
 }
 

@@ -195,6 +195,7 @@ struct rules_format {
 struct rules_keyword {
 	const char *p; /* borrowed from rules_cat.store */
 	size_t n;
+	size_t pick; /* rules_pick(p, n) */
 };
 
 struct rules_cat {
@@ -211,6 +212,8 @@ struct rules {
 	pcre2_code *number_re; /* owned; labelled numbers anywhere */
 	uint32_t number_order_group;
 	uint32_t number_screen_group;
+	size_t anchor_len[RULES_N_ANCHORS];
+	size_t anchor_pick[RULES_N_ANCHORS];
 	struct rules_cat *cats; /* owned */
 	size_t n_cats;
 	char *prefix;   /* owned ticket prefix */
@@ -288,26 +291,63 @@ rules_lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-/* rules_find - first offset >= from of needle (n bytes) in hay, or
-   SIZE_MAX */
+/*
+ * rules_pick - the byte of needle to look for with memchr: the rarest by
+ * a rough guess (English letter frequencies; UTF-8 continuation bytes,
+ * spread over 64 values, are rare even in CJK text; lead bytes are not).
+ */
+static size_t
+rules_pick(const char *needle, size_t n)
+{
+	/* per-mille frequency of a..z in English text */
+	static const unsigned char freq[26] = {
+	    82, 15, 28, 43, 127, 22, 20, 61, 70, 2,  8, 40, 24,
+	    67, 75, 19, 1,  60,  63, 91, 28, 10, 24, 2, 20, 1,
+	};
+	unsigned int rank, best_rank = UINT_MAX;
+	size_t i, best = 0;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)needle[i];
+		if (c >= 'a' && c <= 'z')
+			rank = freq[c - 'a'];
+		else if (c >= 0x80 && c < 0xc0)
+			rank = 3;
+		else if (c >= 0xc0)
+			rank = 50;
+		else
+			rank = 30;
+		if (rank < best_rank) {
+			best_rank = rank;
+			best = i;
+		}
+	}
+	return best;
+}
+
+/*
+ * rules_find - first offset >= from of needle (n bytes) in hay, or
+ * SIZE_MAX; pick is rules_pick(needle, n).
+ */
 static size_t
 rules_find(const char *hay, size_t hn, size_t from, const char *needle,
-           size_t n)
+           size_t n, size_t pick)
 {
-	const char *q, *p, *end;
+	const char *q, *p, *end, *s;
 
 	if (n == 0 || n > hn || from > hn - n)
 		return SIZE_MAX;
-	/* Look for the last byte: for UTF-8 needles a continuation byte,
-	   far rarer in CJK text than the lead byte. */
-	p = hay + from + n - 1;
-	end = hay + hn;
+	p = hay + from + pick;
+	end = hay + hn - (n - 1 - pick);
 	while (p < end) {
-		q = memchr(p, needle[n - 1], (size_t)(end - p));
+		q = memchr(p, needle[pick], (size_t)(end - p));
 		if (q == NULL)
 			return SIZE_MAX;
-		if (memcmp(q - (n - 1), needle, n - 1) == 0)
-			return (size_t)(q - (n - 1) - hay);
+		s = q - pick;
+		if (s[0] == needle[0] && s[n - 1] == needle[n - 1] &&
+		    memcmp(s, needle, n) == 0)
+			return (size_t)(s - hay);
 		p = q + 1;
 	}
 	return SIZE_MAX;
@@ -317,7 +357,8 @@ rules_find(const char *hay, size_t hn, size_t from, const char *needle,
 static bool
 rules_has(const char *hay, size_t hn, const char *needle, size_t n)
 {
-	return rules_find(hay, hn, 0, needle, n) != SIZE_MAX;
+	return rules_find(hay, hn, 0, needle, n, rules_pick(needle, n)) !=
+	       SIZE_MAX;
 }
 
 /* rules_has_any - whether any of the (lower-case) words occurs in hay */
@@ -338,13 +379,18 @@ rules_has_any(const char *hay, size_t hn, const char *const *words,
 static int
 rules_lower_into(struct buf *b, const char *s, size_t n)
 {
+	unsigned char *d;
 	size_t i;
 
 	buf_reset(b);
 	if (buf_append(b, s, n) != 0)
 		return -1;
-	for (i = 0; i < b->len; i++)
-		b->data[i] = rules_lower(b->data[i]);
+	/* branch-free, so that the compiler can vectorise it */
+	d = (unsigned char *)b->data;
+	for (i = 0; i < n; i++)
+		d[i] = (unsigned char)(d[i] + ((unsigned char)(d[i] - 'A') < 26u
+		                                   ? 'a' - 'A'
+		                                   : 0));
 	return 0;
 }
 
@@ -476,6 +522,8 @@ rules_add_category(struct rules_cat *c, const char *name, const char *keywords)
 		if (end > start) {
 			c->kw[count].p = c->store + start;
 			c->kw[count].n = end - start;
+			c->kw[count].pick =
+			    rules_pick(c->kw[count].p, c->kw[count].n);
 			count++;
 		}
 		i += sep;
@@ -568,6 +616,11 @@ rules_new(const struct rules_settings *s, struct rules **rules_r, char *err,
 	if (r->number_re == NULL)
 		goto out;
 	(void)rules_add_code(r, r->number_re);
+	for (i = 0; i < RULES_N_ANCHORS; i++) {
+		r->anchor_len[i] = strlen(rules_number_anchors[i]);
+		r->anchor_pick[i] =
+		    rules_pick(rules_number_anchors[i], r->anchor_len[i]);
+	}
 	ec = pcre2_substring_number_from_name(r->number_re,
 	                                      (PCRE2_SPTR) "order_no");
 	r->number_order_group = ec > 0 ? (uint32_t)ec : 0;
@@ -892,7 +945,7 @@ rules_scan_numbers(const struct rules *r, struct rules_scratch *sc,
 
 	for (k = 0; k < RULES_N_ANCHORS; k++)
 		next[k] = rules_find(lower, t->n, 0, rules_number_anchors[k],
-		                     strlen(rules_number_anchors[k]));
+		                     r->anchor_len[k], r->anchor_pick[k]);
 	for (;;) {
 		if (m->order_numbers.n >= PARSER_NUMBERS_MAX &&
 		    m->screening_numbers.n >= PARSER_NUMBERS_MAX)
@@ -902,7 +955,7 @@ rules_scan_numbers(const struct rules *r, struct rules_scratch *sc,
 			if (next[k] != SIZE_MAX && next[k] < pos)
 				next[k] = rules_find(
 				    lower, t->n, pos, rules_number_anchors[k],
-				    strlen(rules_number_anchors[k]));
+				    r->anchor_len[k], r->anchor_pick[k]);
 			if (next[k] < at)
 				at = next[k];
 		}
@@ -943,8 +996,10 @@ rules_category_in(const struct rules *r, const char *lower, size_t n)
 
 	for (i = 0; i < r->n_cats; i++) {
 		for (k = 0; k < r->cats[i].n_kw; k++) {
-			if (rules_has(lower, n, r->cats[i].kw[k].p,
-			              r->cats[i].kw[k].n))
+			const struct rules_keyword *kw = &r->cats[i].kw[k];
+
+			if (rules_find(lower, n, 0, kw->p, kw->n, kw->pick) !=
+			    SIZE_MAX)
 				return i;
 		}
 	}

@@ -57,7 +57,7 @@ blob_hex_valid(const char *s)
 		return false;
 	for (i = 0; i < 64; i++) {
 		if (!((s[i] >= '0' && s[i] <= '9') ||
-			(s[i] >= 'a' && s[i] <= 'f')))
+		      (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	}
 	return s[64] == '\0';
@@ -137,7 +137,7 @@ make_fanout(const char *base, const char *dir, char *err, size_t errlen)
 	if (mkdir(dir, 0700) == 0) {
 		if (fsync_dir(base) != 0) {
 			db_errf(err, errlen, "fsync %s: %s", base,
-			    strerror(errno));
+			        strerror(errno));
 			return STORE_FAILED;
 		}
 		return STORE_OK;
@@ -148,10 +148,42 @@ make_fanout(const char *base, const char *dir, char *err, size_t errlen)
 	return STORE_FAILED;
 }
 
+/* blob_prepare - make the 256 fan-out directories of base. */
+int
+blob_prepare(const char *base, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+	bool is_created = false;
+	unsigned i;
+	int n;
+
+	for (i = 0; i < 256; i++) {
+		n = snprintf(dir, sizeof(dir), "%s/%02x", base, i);
+		if (n < 0 || (size_t)n >= sizeof(dir)) {
+			db_errf(err, errlen, "blob path too long");
+			return STORE_FAILED;
+		}
+		if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+			continue;
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			db_errf(err, errlen, "mkdir %s: %s", dir,
+			        strerror(errno));
+			return STORE_FAILED;
+		}
+		is_created = true;
+	}
+	if (is_created && fsync_dir(base) != 0) {
+		db_errf(err, errlen, "fsync %s: %s", base, strerror(errno));
+		return STORE_FAILED;
+	}
+	return STORE_OK;
+}
+
 /* blob_put - write the blob unless it is already there. */
 int
 blob_put(const char *base, const char *hex, const void *p, size_t len,
-    char *err, size_t errlen)
+         char *err, size_t errlen)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 80], tmp[PATH_MAX + 80];
 	unsigned char rnd[8];
@@ -172,8 +204,8 @@ blob_put(const char *base, const char *hex, const void *p, size_t len,
 		return STORE_FAILED;
 	}
 	n = snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%02x%02x%02x%02x%02x%02x",
-	    dir, (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-	    rnd[5]);
+	             dir, (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3],
+	             rnd[4], rnd[5]);
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
 		db_errf(err, errlen, "blob path too long");
 		return STORE_FAILED;
@@ -217,7 +249,7 @@ is_hex2(const char *s)
 
 	for (i = 0; i < 2; i++) {
 		if (!((s[i] >= '0' && s[i] <= '9') ||
-			(s[i] >= 'a' && s[i] <= 'f')))
+		      (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	}
 	return s[2] == '\0';
@@ -226,7 +258,7 @@ is_hex2(const char *s)
 /* remove_file - unlink (unless dry_run) and count path. */
 static int
 remove_file(const char *path, const struct stat *sb, bool dry_run,
-    uint64_t *files, uint64_t *bytes, char *err, size_t errlen)
+            uint64_t *files, uint64_t *bytes, char *err, size_t errlen)
 {
 	if (!dry_run && unlink(path) != 0 && errno != ENOENT) {
 		db_errf(err, errlen, "unlink %s: %s", path, strerror(errno));
@@ -240,8 +272,8 @@ remove_file(const char *path, const struct stat *sb, bool dry_run,
 /* sweep_dir - one fan-out directory of blob_sweep. */
 static int
 sweep_dir(const char *dir, const char *fan, blob_ref_fn *is_ref, void *ctx,
-    bool dry_run, time_t now, uint64_t *files, uint64_t *bytes, char *err,
-    size_t errlen)
+          bool dry_run, time_t now, uint64_t *files, uint64_t *bytes, char *err,
+          size_t errlen)
 {
 	char path[PATH_MAX];
 	struct dirent *e;
@@ -260,7 +292,7 @@ sweep_dir(const char *dir, const char *fan, blob_ref_fn *is_ref, void *ctx,
 		bool is_tmp = strncmp(e->d_name, ".tmp-", 5) == 0;
 
 		if (!is_tmp && (!blob_hex_valid(e->d_name) ||
-				   strncmp(e->d_name, fan, 2) != 0))
+		                strncmp(e->d_name, fan, 2) != 0))
 			continue;
 		n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (n < 0 || (size_t)n >= sizeof(path))
@@ -270,7 +302,7 @@ sweep_dir(const char *dir, const char *fan, blob_ref_fn *is_ref, void *ctx,
 		if (is_tmp) {
 			if (now - sb.st_mtime > BLOB_STALE_TMP_SECS)
 				status = remove_file(path, &sb, dry_run, files,
-				    bytes, err, errlen);
+				                     bytes, err, errlen);
 			continue;
 		}
 		r = is_ref(ctx, e->d_name);
@@ -279,7 +311,7 @@ sweep_dir(const char *dir, const char *fan, blob_ref_fn *is_ref, void *ctx,
 			status = STORE_FAILED;
 		} else if (r == 0) {
 			status = remove_file(path, &sb, dry_run, files, bytes,
-			    err, errlen);
+			                     err, errlen);
 		}
 	}
 	(void)closedir(d);
@@ -289,7 +321,8 @@ sweep_dir(const char *dir, const char *fan, blob_ref_fn *is_ref, void *ctx,
 /* blob_sweep - remove unreferenced blobs and stale temp files. */
 int
 blob_sweep(const char *base, blob_ref_fn *is_ref, void *ctx, bool dry_run,
-    time_t now, uint64_t *files, uint64_t *bytes, char *err, size_t errlen)
+           time_t now, uint64_t *files, uint64_t *bytes, char *err,
+           size_t errlen)
 {
 	char dir[PATH_MAX];
 	struct dirent *e;
@@ -309,7 +342,7 @@ blob_sweep(const char *base, blob_ref_fn *is_ref, void *ctx, bool dry_run,
 		if (n < 0 || (size_t)n >= sizeof(dir))
 			continue;
 		status = sweep_dir(dir, e->d_name, is_ref, ctx, dry_run, now,
-		    files, bytes, err, errlen);
+		                   files, bytes, err, errlen);
 	}
 	(void)closedir(d);
 	return status;

@@ -42,7 +42,14 @@ char *blob_path(const char *base, const char *hex);
  * STORE_OK, STORE_FAILED or STORE_NOMEM.
  */
 int blob_put(const char *base, const char *hex, const void *p, size_t len,
-    char *err, size_t errlen);
+             char *err, size_t errlen);
+
+/*
+ * blob_prepare - create base and its 256 fan-out directories where
+ * missing (fsyncing base once), so filing never pays for a mkdir.
+ * Returns STORE_OK or STORE_FAILED.
+ */
+int blob_prepare(const char *base, char *err, size_t errlen);
 
 /* blob_exists - 1 when blob hex exists with size len, 0 when not. */
 int blob_exists(const char *base, const char *hex, size_t len);
@@ -56,8 +63,8 @@ typedef int blob_ref_fn(void *ctx, const char *hex);
  * BLOB_STALE_TMP_SECS at now; adds to *files and *bytes.  Returns
  * STORE_OK or STORE_FAILED.
  */
-int blob_sweep(const char *base, blob_ref_fn *is_ref, void *ctx,
-    bool dry_run, time_t now, uint64_t *files, uint64_t *bytes, char *err,
-    size_t errlen);
+int blob_sweep(const char *base, blob_ref_fn *is_ref, void *ctx, bool dry_run,
+               time_t now, uint64_t *files, uint64_t *bytes, char *err,
+               size_t errlen);
 
 #endif

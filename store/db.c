@@ -167,192 +167,191 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_RELEASE] = "RELEASE store_file",
     [Q_ROLLBACK_TO] = "ROLLBACK TO store_file",
     [Q_DUP_UID] = "SELECT id, outcome, ticket_id FROM messages"
-		  " WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3"
-		  " AND id != ?4 LIMIT 1",
+                  " WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3"
+                  " AND id != ?4 LIMIT 1",
     [Q_DUP_MSGID] = "SELECT id, outcome, ticket_id FROM messages"
-		    " WHERE message_id = ?1 AND (raw_sha256 = ?2"
-		    " OR content_sha256 = ?3) AND id != ?4"
-		    " ORDER BY outcome = 'quarantine', id LIMIT 1",
+                    " WHERE message_id = ?1 AND (raw_sha256 = ?2"
+                    " OR content_sha256 = ?3) AND id != ?4"
+                    " ORDER BY outcome = 'quarantine', id LIMIT 1",
     [Q_TICKET_HEAD] = "SELECT status, requester, anonymised FROM tickets"
-		      " WHERE id = ?1",
+                      " WHERE id = ?1",
     [Q_MSG_BY_MSGID] = "SELECT m.ticket_id FROM messages m JOIN tickets t"
-		       " ON t.id = m.ticket_id WHERE m.message_id = ?1"
-		       " AND t.anonymised = 0 ORDER BY m.id DESC LIMIT 1",
+                       " ON t.id = m.ticket_id WHERE m.message_id = ?1"
+                       " AND t.anonymised = 0 ORDER BY m.id DESC LIMIT 1",
     [Q_ACK_BY_MSGID] = "SELECT a.ticket_id FROM acks a JOIN tickets t"
-		       " ON t.id = a.ticket_id WHERE a.message_id = ?1"
-		       " AND t.anonymised = 0",
+                       " ON t.id = a.ticket_id WHERE a.message_id = ?1"
+                       " AND t.anonymised = 0",
     [Q_ORDER_MERGE] = "SELECT t.id FROM ticket_numbers n JOIN tickets t"
-		      " ON t.id = n.ticket_id WHERE n.kind = 'order'"
-		      " AND n.value = ?1 AND t.requester = ?2"
-		      " AND t.status != 'closed' AND t.anonymised = 0"
-		      " AND t.last_filed_at >= ?3"
-		      " ORDER BY t.last_filed_at DESC, t.id DESC LIMIT 1",
+                      " ON t.id = n.ticket_id WHERE n.kind = 'order'"
+                      " AND n.value = ?1 AND t.requester = ?2"
+                      " AND t.status != 'closed' AND t.anonymised = 0"
+                      " AND t.last_filed_at >= ?3"
+                      " ORDER BY t.last_filed_at DESC, t.id DESC LIMIT 1",
     [Q_TICKET_FOLLOWUP] = "UPDATE tickets SET status = ?2,"
-			  " review = max(review, ?3),"
-			  " closed_at = CASE WHEN ?2 = 'closed'"
-			  "  THEN closed_at ELSE NULL END,"
-			  " last_filed_at = ?4, updated_at = ?4"
-			  " WHERE id = ?1",
+                          " review = max(review, ?3),"
+                          " closed_at = CASE WHEN ?2 = 'closed'"
+                          "  THEN closed_at ELSE NULL END,"
+                          " last_filed_at = ?4, updated_at = ?4"
+                          " WHERE id = ?1",
     [Q_DAY_SEQ] = "INSERT INTO day_seq (day, last_seq) VALUES (?1, 1)"
-		  " ON CONFLICT (day) DO UPDATE SET last_seq = last_seq + 1"
-		  " RETURNING last_seq",
+                  " ON CONFLICT (day) DO UPDATE SET last_seq = last_seq + 1"
+                  " RETURNING last_seq",
     [Q_TICKET_INSERT] =
-	"INSERT INTO tickets (id, day, seq, status, priority, category,"
-	" kind, review, requester, user_id, summary, format, created_at,"
-	" due_at, last_filed_at, updated_at, ack_state) VALUES (?1, ?2, ?3,"
-	" 'new', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?12, ?12, ?14)",
+        "INSERT INTO tickets (id, day, seq, status, priority, category,"
+        " kind, review, requester, user_id, summary, format, created_at,"
+        " due_at, last_filed_at, updated_at, ack_state) VALUES (?1, ?2, ?3,"
+        " 'new', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?12, ?12, ?14)",
     [Q_NUMBER_INSERT] = "INSERT OR IGNORE INTO ticket_numbers"
-			" (ticket_id, kind, value) VALUES (?1, ?2, ?3)",
+                        " (ticket_id, kind, value) VALUES (?1, ?2, ?3)",
     [Q_MSG_INSERT] =
-	"INSERT INTO messages (ticket_id, outcome, message_id, in_reply_to,"
-	" references_hdr, raw_sha256, content_sha256, raw_size, mailbox,"
-	" uidvalidity, uid, from_addr, subject, date_hdr, text,"
-	" is_third_party, suppress_reason, filed_at) VALUES (?1, ?2, ?3, ?4,"
-	" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        "INSERT INTO messages (ticket_id, outcome, message_id, in_reply_to,"
+        " references_hdr, raw_sha256, content_sha256, raw_size, mailbox,"
+        " uidvalidity, uid, from_addr, subject, date_hdr, text,"
+        " is_third_party, suppress_reason, filed_at) VALUES (?1, ?2, ?3, ?4,"
+        " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     [Q_ATT_INSERT] = "INSERT INTO attachments (message_row, idx, filename,"
-		     " content_type, size, sha256, skipped)"
-		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     " content_type, size, sha256, skipped)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [Q_QUAR_INSERT] = "INSERT INTO quarantine (message_row, reason)"
-		      " VALUES (?1, ?2)",
+                      " VALUES (?1, ?2)",
     [Q_QUAR_MARK] = "UPDATE quarantine SET reprocessed = 1,"
-		    " reprocessed_at = ?2 WHERE message_row = ?1",
+                    " reprocessed_at = ?2 WHERE message_row = ?1",
     [Q_ACK_FOR_BOUNCE] = "SELECT id, to_addr, ticket_id FROM acks"
-			 " WHERE message_id = ?1",
+                         " WHERE message_id = ?1",
     [Q_BOUNCE_INSERT] = "INSERT INTO bounces (addr, at, ack_message_id)"
-			" VALUES (?1, ?2, ?3)",
+                        " VALUES (?1, ?2, ?3)",
     [Q_ACK_BOUNCED] = "UPDATE acks SET status = 'failed',"
-		      " last_error = 'bounced' WHERE id = ?1",
+                      " last_error = 'bounced' WHERE id = ?1",
     [Q_BOUNCE_CHECK] = "SELECT 1 FROM bounces WHERE addr = ?1 AND at > ?2"
-		       " LIMIT 1",
+                       " LIMIT 1",
     [Q_RATE_COUNT] = "SELECT count(*) FROM acks WHERE to_addr = ?1"
-		     " AND created_at > ?2 AND status IN ('queued', 'sent')",
+                     " AND created_at > ?2 AND status IN ('queued', 'sent')",
     [Q_ACK_INSERT] = "INSERT INTO acks (ticket_id, message_row, to_addr,"
-		     " message_id, status, attempts, next_attempt_at,"
-		     " created_at, window_start) VALUES (?1, ?2, ?3, ?4,"
-		     " 'queued', 0, ?5, ?5, ?5)",
+                     " message_id, status, attempts, next_attempt_at,"
+                     " created_at, window_start) VALUES (?1, ?2, ?3, ?4,"
+                     " 'queued', 0, ?5, ?5, ?5)",
     [Q_MBOX_GET] = "SELECT uidvalidity, last_uid FROM mailbox_state"
-		   " WHERE mailbox = ?1",
+                   " WHERE mailbox = ?1",
     [Q_MBOX_ADVANCE] =
-	"INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid)"
-	" VALUES (?1, ?2, ?3) ON CONFLICT (mailbox) DO UPDATE SET"
-	" last_uid = CASE WHEN uidvalidity = excluded.uidvalidity"
-	"  THEN max(last_uid, excluded.last_uid) ELSE excluded.last_uid END,"
-	" uidvalidity = excluded.uidvalidity",
+        "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid)"
+        " VALUES (?1, ?2, ?3) ON CONFLICT (mailbox) DO UPDATE SET"
+        " last_uid = CASE WHEN uidvalidity = excluded.uidvalidity"
+        "  THEN max(last_uid, excluded.last_uid) ELSE excluded.last_uid END,"
+        " uidvalidity = excluded.uidvalidity",
     [Q_MBOX_PUT] = "INSERT INTO mailbox_state (mailbox, uidvalidity,"
-		   " last_uid) VALUES (?1, ?2, ?3) ON CONFLICT (mailbox)"
-		   " DO UPDATE SET uidvalidity = excluded.uidvalidity,"
-		   " last_uid = excluded.last_uid",
+                   " last_uid) VALUES (?1, ?2, ?3) ON CONFLICT (mailbox)"
+                   " DO UPDATE SET uidvalidity = excluded.uidvalidity,"
+                   " last_uid = excluded.last_uid",
     [Q_OUTBOX_NEXT] =
-	"SELECT a.id, a.ticket_id, a.to_addr, a.message_id, a.attempts,"
-	" a.message_row, t.summary, t.category, t.priority, t.kind,"
-	" t.format, t.created_at, t.due_at FROM acks a JOIN tickets t"
-	" ON t.id = a.ticket_id WHERE a.status = 'queued'"
-	" AND a.next_attempt_at <= ?1 ORDER BY a.next_attempt_at, a.id"
-	" LIMIT 1",
+        "SELECT a.id, a.ticket_id, a.to_addr, a.message_id, a.attempts,"
+        " a.message_row, t.summary, t.category, t.priority, t.kind,"
+        " t.format, t.created_at, t.due_at FROM acks a JOIN tickets t"
+        " ON t.id = a.ticket_id WHERE a.status = 'queued'"
+        " AND a.next_attempt_at <= ?1 ORDER BY a.next_attempt_at, a.id"
+        " LIMIT 1",
     [Q_MSG_THREAD] = "SELECT message_id, references_hdr, subject"
-		     " FROM messages WHERE id = ?1",
+                     " FROM messages WHERE id = ?1",
     [Q_NUMBERS] = "SELECT value FROM ticket_numbers WHERE ticket_id = ?1"
-		  " AND kind = ?2 ORDER BY id",
+                  " AND kind = ?2 ORDER BY id",
     [Q_ATT_NAMES] = "SELECT filename FROM attachments WHERE message_row = ?1"
-		    " ORDER BY idx",
+                    " ORDER BY idx",
     [Q_ACK_SENT] = "UPDATE acks SET status = 'sent', sent_at = ?2,"
-		   " attempts = attempts + 1, last_error = NULL"
-		   " WHERE id = ?1",
+                   " attempts = attempts + 1, last_error = NULL"
+                   " WHERE id = ?1",
     [Q_ACK_GET] = "SELECT attempts, window_start FROM acks WHERE id = ?1"
-		  " AND status = 'queued'",
+                  " AND status = 'queued'",
     [Q_ACK_LATER] = "UPDATE acks SET attempts = ?2, next_attempt_at = ?3,"
-		    " last_error = ?4 WHERE id = ?1",
+                    " last_error = ?4 WHERE id = ?1",
     [Q_ACK_FAIL] = "UPDATE acks SET status = 'failed', attempts = ?2,"
-		   " last_error = ?3 WHERE id = ?1",
+                   " last_error = ?3 WHERE id = ?1",
     [Q_ACK_REQUEUE] = "UPDATE acks SET status = 'queued', attempts = 0,"
-		      " next_attempt_at = ?2, window_start = ?2"
-		      " WHERE id = ?1 AND status = 'failed'",
+                      " next_attempt_at = ?2, window_start = ?2"
+                      " WHERE id = ?1 AND status = 'failed'",
     [Q_ACK_REQUEUE_ALL] = "UPDATE acks SET status = 'queued', attempts = 0,"
-			  " next_attempt_at = ?1, window_start = ?1"
-			  " WHERE status = 'failed'",
+                          " next_attempt_at = ?1, window_start = ?1"
+                          " WHERE status = 'failed'",
     [Q_OUTBOX_LIST] = "SELECT id, ticket_id, to_addr, message_id, status,"
-		      " attempts, next_attempt_at, last_error, created_at,"
-		      " sent_at FROM acks WHERE ?1 = 0 OR status = 'failed'"
-		      " ORDER BY id",
-    [Q_TICKET_LIST] =
-	TICKET_COLS
-	"WHERE (?1 IS NULL OR t.status = ?1)"
-	" AND (?2 IS NULL OR t.priority = ?2)"
-	" AND (?3 IS NULL OR t.category = ?3)"
-	" AND (?4 = 0 OR (t.status = 'new' AND t.due_at < ?5))"
-	" AND (?6 = 0 OR t.created_at >= ?6)"
-	" AND (?7 IS NULL OR t.requester = ?7)"
-	" AND (?8 IS NULL OR EXISTS (SELECT 1 FROM ticket_numbers n"
-	"  WHERE n.ticket_id = t.id AND n.kind = 'order' AND n.value = ?8))"
-	" ORDER BY t.created_at DESC, t.day DESC, t.seq DESC LIMIT ?9",
+                      " attempts, next_attempt_at, last_error, created_at,"
+                      " sent_at FROM acks WHERE ?1 = 0 OR status = 'failed'"
+                      " ORDER BY id",
+    [Q_TICKET_LIST] = TICKET_COLS
+    "WHERE (?1 IS NULL OR t.status = ?1)"
+    " AND (?2 IS NULL OR t.priority = ?2)"
+    " AND (?3 IS NULL OR t.category = ?3)"
+    " AND (?4 = 0 OR (t.status = 'new' AND t.due_at < ?5))"
+    " AND (?6 = 0 OR t.created_at >= ?6)"
+    " AND (?7 IS NULL OR t.requester = ?7)"
+    " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM ticket_numbers n"
+    "  WHERE n.ticket_id = t.id AND n.kind = 'order' AND n.value = ?8))"
+    " ORDER BY t.created_at DESC, t.day DESC, t.seq DESC LIMIT ?9",
     [Q_TICKET_GET] = TICKET_COLS "WHERE t.id = ?1",
     [Q_TICKET_MSGS] = "SELECT id, outcome, message_id, from_addr, subject,"
-		      " date_hdr, text, is_third_party, filed_at,"
-		      " raw_sha256, raw_size FROM messages"
-		      " WHERE ticket_id = ?1 ORDER BY id",
+                      " date_hdr, text, is_third_party, filed_at,"
+                      " raw_sha256, raw_size FROM messages"
+                      " WHERE ticket_id = ?1 ORDER BY id",
     [Q_MSG_ATTS] = "SELECT idx, filename, content_type, size, sha256,"
-		   " skipped FROM attachments WHERE message_row = ?1"
-		   " ORDER BY idx",
+                   " skipped FROM attachments WHERE message_row = ?1"
+                   " ORDER BY idx",
     [Q_SET_STATUS] = "UPDATE tickets SET status = ?2, closed_at = CASE"
-		     " WHEN ?2 != 'closed' THEN NULL"
-		     " WHEN status = 'closed' THEN closed_at ELSE ?3 END,"
-		     " updated_at = ?3 WHERE id = ?1",
+                     " WHEN ?2 != 'closed' THEN NULL"
+                     " WHEN status = 'closed' THEN closed_at ELSE ?3 END,"
+                     " updated_at = ?3 WHERE id = ?1",
     [Q_ATT_NTH] = "SELECT a.filename, a.content_type, a.size, a.sha256,"
-		  " a.skipped FROM attachments a JOIN messages m"
-		  " ON m.id = a.message_row WHERE m.ticket_id = ?1"
-		  " ORDER BY m.id, a.idx LIMIT 1 OFFSET ?2",
+                  " a.skipped FROM attachments a JOIN messages m"
+                  " ON m.id = a.message_row WHERE m.ticket_id = ?1"
+                  " ORDER BY m.id, a.idx LIMIT 1 OFFSET ?2",
     [Q_MSG_RAW] = "SELECT raw_sha256 FROM messages WHERE id = ?1",
     [Q_QUAR_LIST] = "SELECT q.message_row, q.reason, m.message_id,"
-		    " m.from_addr, m.subject, m.mailbox, m.uid, m.filed_at,"
-		    " q.reprocessed FROM quarantine q JOIN messages m"
-		    " ON m.id = q.message_row"
-		    " WHERE ?1 = 1 OR q.reprocessed = 0"
-		    " ORDER BY q.message_row",
+                    " m.from_addr, m.subject, m.mailbox, m.uid, m.filed_at,"
+                    " q.reprocessed FROM quarantine q JOIN messages m"
+                    " ON m.id = q.message_row"
+                    " WHERE ?1 = 1 OR q.reprocessed = 0"
+                    " ORDER BY q.message_row",
     [Q_QUAR_RAW] = "SELECT m.raw_sha256 FROM quarantine q JOIN messages m"
-		   " ON m.id = q.message_row WHERE q.message_row = ?1",
+                   " ON m.id = q.message_row WHERE q.message_row = ?1",
     [Q_STATS_STATUS] = "SELECT status, count(*) FROM tickets"
-		       " GROUP BY status",
+                       " GROUP BY status",
     [Q_STATS_PRIORITY] = "SELECT priority, count(*) FROM tickets"
-			 " GROUP BY priority",
+                         " GROUP BY priority",
     [Q_STATS_CATEGORY] = "SELECT category, count(*) FROM tickets"
-			 " GROUP BY category ORDER BY 2 DESC, 1",
+                         " GROUP BY category ORDER BY 2 DESC, 1",
     [Q_STATS_ACKS] = "SELECT status, count(*) FROM acks GROUP BY status",
     [Q_STATS_MISC] =
-	"SELECT (SELECT count(*) FROM tickets),"
-	" (SELECT count(*) FROM messages),"
-	" (SELECT count(*) FROM quarantine WHERE reprocessed = 0),"
-	" (SELECT count(*) FROM messages WHERE outcome = 'suppressed'),"
-	" (SELECT count(*) FROM tickets WHERE status = 'new'"
-	"  AND due_at < ?1)",
+        "SELECT (SELECT count(*) FROM tickets),"
+        " (SELECT count(*) FROM messages),"
+        " (SELECT count(*) FROM quarantine WHERE reprocessed = 0),"
+        " (SELECT count(*) FROM messages WHERE outcome = 'suppressed'),"
+        " (SELECT count(*) FROM tickets WHERE status = 'new'"
+        "  AND due_at < ?1)",
     [Q_OVERDUE_LIST] = TICKET_COLS "WHERE t.status = 'new' AND t.due_at < ?1"
-				   " AND t.overdue_logged = 0"
-				   " ORDER BY t.due_at, t.id",
+                                   " AND t.overdue_logged = 0"
+                                   " ORDER BY t.due_at, t.id",
     [Q_OVERDUE_MARK] = "UPDATE tickets SET overdue_logged = 1"
-		       " WHERE status = 'new' AND due_at < ?1"
-		       " AND overdue_logged = 0",
+                       " WHERE status = 'new' AND due_at < ?1"
+                       " AND overdue_logged = 0",
     [Q_PURGE_TICKETS] = "SELECT id FROM tickets WHERE status = 'closed'"
-			" AND closed_at <= ?1 AND (?2 = 0 OR anonymised = 0)"
-			" ORDER BY closed_at",
+                        " AND closed_at <= ?1 AND (?2 = 0 OR anonymised = 0)"
+                        " ORDER BY closed_at",
     [Q_PURGE_COUNT_MSGS] = "SELECT count(*) FROM messages"
-			   " WHERE ticket_id = ?1",
+                           " WHERE ticket_id = ?1",
     [Q_PURGE_DELETE] = "DELETE FROM tickets WHERE id = ?1",
     [Q_ANON_TICKET] = "UPDATE tickets SET requester = NULL, user_id = NULL,"
-		      " summary = '(anonymised)', anonymised = 1,"
-		      " updated_at = ?2 WHERE id = ?1",
+                      " summary = '(anonymised)', anonymised = 1,"
+                      " updated_at = ?2 WHERE id = ?1",
     [Q_ANON_MSGS] = "UPDATE messages SET from_addr = NULL, subject = NULL,"
-		    " date_hdr = NULL, text = NULL, raw_sha256 = NULL,"
-		    " content_sha256 = NULL, references_hdr = NULL,"
-		    " in_reply_to = NULL WHERE ticket_id = ?1",
+                    " date_hdr = NULL, text = NULL, raw_sha256 = NULL,"
+                    " content_sha256 = NULL, references_hdr = NULL,"
+                    " in_reply_to = NULL WHERE ticket_id = ?1",
     [Q_ANON_ATTS] = "DELETE FROM attachments WHERE message_row IN"
-		    " (SELECT id FROM messages WHERE ticket_id = ?1)",
+                    " (SELECT id FROM messages WHERE ticket_id = ?1)",
     [Q_ANON_ACKS] = "UPDATE acks SET to_addr = '' WHERE ticket_id = ?1",
     [Q_PURGE_RECORDS] = "DELETE FROM messages WHERE ticket_id IS NULL"
-			" AND filed_at <= ?1",
+                        " AND filed_at <= ?1",
     [Q_PURGE_BOUNCES] = "DELETE FROM bounces WHERE at <= ?1",
     [Q_RAW_REFERENCED] = "SELECT 1 FROM messages WHERE raw_sha256 = ?1"
-			 " LIMIT 1",
+                         " LIMIT 1",
     [Q_ATT_REFERENCED] = "SELECT 1 FROM attachments WHERE sha256 = ?1"
-			 " LIMIT 1",
+                         " LIMIT 1",
 };
 
 /* db_errf - write one sanitised line into err (if errlen > 0). */
@@ -380,7 +379,7 @@ db_fail(struct store *st, int rc, const char *what, char *err, size_t errlen)
 	const char *msg;
 
 	msg = st != NULL && st->db != NULL ? sqlite3_errmsg(st->db)
-					   : sqlite3_errstr(rc);
+	                                   : sqlite3_errstr(rc);
 	db_errf(err, errlen, "%s: %s", what, msg);
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
@@ -395,15 +394,14 @@ db_fail(struct store *st, int rc, const char *what, char *err, size_t errlen)
 
 /* db_stmt - the cached statement q, prepared on first use. */
 sqlite3_stmt *
-db_stmt(struct store *st, enum db_q q, int *status_r, char *err,
-    size_t errlen)
+db_stmt(struct store *st, enum db_q q, int *status_r, char *err, size_t errlen)
 {
 	int rc;
 
 	if (st->stmt[q] != NULL)
 		return st->stmt[q];
 	rc = sqlite3_prepare_v3(st->db, sql_text[q], -1,
-	    SQLITE_PREPARE_PERSISTENT, &st->stmt[q], NULL);
+	                        SQLITE_PREPARE_PERSISTENT, &st->stmt[q], NULL);
 	if (rc != SQLITE_OK) {
 		st->stmt[q] = NULL;
 		*status_r = db_fail(st, rc, "prepare", err, errlen);
@@ -472,7 +470,7 @@ db_col_copy(sqlite3_stmt *s, int i, char *buf, size_t n)
 /* db_step_done - step a statement that returns no rows. */
 int
 db_step_done(struct store *st, sqlite3_stmt *s, const char *what, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	int rc;
 
@@ -512,15 +510,16 @@ db_rollback_quietly(struct store *st)
 /* run_in_batch - run fn under a savepoint inside the caller's batch. */
 static int
 run_in_batch(struct store *st, db_txn_fn *fn, void *ctx, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	char ignored[8];
 	int status = STORE_FAILED;
 	int rc;
 
 	if (st->is_batch_lost) {
-		db_errf(err, errlen, "batch was rolled back by an earlier "
-				     "error");
+		db_errf(err, errlen,
+		        "batch was rolled back by an earlier "
+		        "error");
 		return STORE_FAILED;
 	}
 	status = db_simple(st, Q_SAVEPOINT, err, errlen);
@@ -545,7 +544,7 @@ check:
 /* db_run - fn in its own transaction, retried on SQLITE_BUSY. */
 int
 db_run(struct store *st, bool is_write, db_txn_fn *fn, void *ctx, char *err,
-    size_t errlen)
+       size_t errlen)
 {
 	unsigned attempt;
 	int status = STORE_FAILED;
@@ -554,7 +553,7 @@ db_run(struct store *st, bool is_write, db_txn_fn *fn, void *ctx, char *err,
 		return run_in_batch(st, fn, ctx, err, errlen);
 	for (attempt = 0; attempt <= st->busy_retries; attempt++) {
 		status = db_simple(st, is_write ? Q_BEGIN : Q_BEGIN_READ, err,
-		    errlen);
+		                   errlen);
 		if (status == STORE_BUSY) {
 			db_rollback_quietly(st);
 			continue;
@@ -577,14 +576,14 @@ db_run(struct store *st, bool is_write, db_txn_fn *fn, void *ctx, char *err,
 			return status;
 	}
 	db_errf(err, errlen, "database busy after %u attempts",
-	    st->busy_retries + 1);
+	        st->busy_retries + 1);
 	return STORE_BUSY;
 }
 
 /* exec_sql - sqlite3_exec for DDL and pragmas; status and err. */
 static int
 exec_sql(struct store *st, const char *sql, const char *what, char *err,
-    size_t errlen)
+         size_t errlen)
 {
 	int rc;
 
@@ -624,8 +623,8 @@ migrate_once(struct store *st, bool *is_done, char *err, size_t errlen)
 	int v = 0;
 
 	*is_done = false;
-	status = exec_sql(st, "BEGIN IMMEDIATE", "begin migration", err,
-	    errlen);
+	status =
+	    exec_sql(st, "BEGIN IMMEDIATE", "begin migration", err, errlen);
 	if (status != STORE_OK)
 		return status;
 	/* Read the version under the write lock: two processes opening a
@@ -635,9 +634,9 @@ migrate_once(struct store *st, bool *is_done, char *err, size_t errlen)
 		goto fail;
 	if (v < 0 || (size_t)v > N_MIGRATIONS) {
 		db_errf(err, errlen,
-		    "database schema version %d is not known to this "
-		    "program (up to %zu)",
-		    v, N_MIGRATIONS);
+		        "database schema version %d is not known to this "
+		        "program (up to %zu)",
+		        v, N_MIGRATIONS);
 		status = STORE_FAILED;
 		goto fail;
 	}
@@ -649,7 +648,7 @@ migrate_once(struct store *st, bool *is_done, char *err, size_t errlen)
 	if (status != STORE_OK)
 		goto fail;
 	(void)snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d",
-	    v + 1);
+	               v + 1);
 	status = exec_sql(st, pragma, "migration", err, errlen);
 	if (status != STORE_OK)
 		goto fail;
@@ -672,7 +671,7 @@ set_wal(struct store *st, char *err, size_t errlen)
 	int rc;
 
 	rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s,
-	    NULL);
+	                        NULL);
 	if (rc != SQLITE_OK)
 		return db_fail(st, rc, "journal_mode", err, errlen);
 	rc = sqlite3_step(s);
@@ -685,9 +684,9 @@ set_wal(struct store *st, char *err, size_t errlen)
 	status = STORE_OK;
 	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
 		db_errf(err, errlen,
-		    "journal_mode: WAL refused (got %s); the state "
-		    "directory must be on a local file system",
-		    mode == NULL ? "nothing" : (const char *)mode);
+		        "journal_mode: WAL refused (got %s); the state "
+		        "directory must be on a local file system",
+		        mode == NULL ? "nothing" : (const char *)mode);
 		status = STORE_FAILED;
 	}
 	(void)sqlite3_finalize(s);
@@ -704,8 +703,9 @@ db_open(struct store *st, const char *path, char *err, size_t errlen)
 	int rc;
 
 	rc = sqlite3_open_v2(path, &st->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	    NULL);
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                         SQLITE_OPEN_NOMUTEX,
+	                     NULL);
 	if (rc != SQLITE_OK) {
 		if (st->db == NULL) {
 			db_errf(err, errlen, "open %s: out of memory", path);
@@ -725,9 +725,9 @@ db_open(struct store *st, const char *path, char *err, size_t errlen)
 	}
 	if (status != STORE_OK)
 		return status;
-	status = exec_sql(st,
-	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", "pragma",
-	    err, errlen);
+	status =
+	    exec_sql(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+	             "pragma", err, errlen);
 	if (status != STORE_OK)
 		return status;
 	for (attempt = 0; attempt <= st->busy_retries + N_MIGRATIONS;
@@ -830,8 +830,9 @@ db_iso(time_t t, char *buf)
 	ss = (unsigned)tm.tm_sec % 100u;
 	oh = (unsigned)(off / 3600) % 100u;
 	om = (unsigned)(off % 3600 / 60) % 100u;
-	(void)snprintf(buf, STORE_TIME_MAX, "%04u-%02u-%02uT%02u:%02u:%02u%c%02u:%02u",
-	    year, mon, day, hh, mm, ss, sign, oh, om);
+	(void)snprintf(buf, STORE_TIME_MAX,
+	               "%04u-%02u-%02uT%02u:%02u:%02u%c%02u:%02u", year, mon,
+	               day, hh, mm, ss, sign, oh, om);
 }
 
 /* db_lower - lower-case ASCII copy. */

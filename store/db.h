@@ -92,13 +92,13 @@ enum db_priority { DB_URGENT, DB_COMPLAINT, DB_NORMAL };
 
 struct store {
 	sqlite3 *db;
-	char *state_dir;	/* owned; absolute */
-	char *raw_dir;		/* owned; state_dir/raw */
-	char *att_dir;		/* owned; state_dir/attachments */
-	char *prefix;		/* owned */
-	char *tz;		/* owned; NULL: the process's zone */
-	char *ack_domain;	/* owned */
-	unsigned merge_days;	/* 0: disabled */
+	char *state_dir;     /* owned; absolute */
+	char *raw_dir;       /* owned; state_dir/raw */
+	char *att_dir;       /* owned; state_dir/attachments */
+	char *prefix;        /* owned */
+	char *tz;            /* owned; NULL: the process's zone */
+	char *ack_domain;    /* owned */
+	unsigned merge_days; /* 0: disabled */
 	unsigned due_min[3];
 	unsigned max_acks;
 	bool no_acks;
@@ -106,9 +106,9 @@ struct store {
 	unsigned busy_retries;
 	store_now_fn *now_fn;
 	void *now_arg;
-	sqlite3_stmt *stmt[Q_COUNT];	/* owned; prepared on first use */
+	sqlite3_stmt *stmt[Q_COUNT]; /* owned; prepared on first use */
 	bool in_batch;
-	bool is_batch_lost;	/* SQLite rolled the batch back */
+	bool is_batch_lost; /* SQLite rolled the batch back */
 };
 
 /* A transaction body for db_run: returns a store status. */
@@ -123,8 +123,8 @@ typedef int db_txn_fn(struct store *st, void *ctx, char *err, size_t errlen);
  * negative value, "roll back but not an error") is rolled back and
  * returned as is.
  */
-int db_run(struct store *st, bool is_write, db_txn_fn *fn, void *ctx,
-    char *err, size_t errlen);
+int db_run(struct store *st, bool is_write, db_txn_fn *fn, void *ctx, char *err,
+           size_t errlen);
 
 /* db_simple - step the cached no-argument statement q (BEGIN, COMMIT). */
 int db_simple(struct store *st, enum db_q q, char *err, size_t errlen);
@@ -142,15 +142,15 @@ void db_close(struct store *st);
  * db_stmt - the cached statement q, prepared on first use; NULL on error
  * (status in *status_r, err filled).  Reset it with db_done.
  */
-sqlite3_stmt *db_stmt(struct store *st, enum db_q q, int *status_r,
-    char *err, size_t errlen);
+sqlite3_stmt *db_stmt(struct store *st, enum db_q q, int *status_r, char *err,
+                      size_t errlen);
 
 /* db_done - reset s and clear its bindings (accepts NULL). */
 void db_done(sqlite3_stmt *s);
 
 /* db_fail - map SQLite code rc to a status; err = "what: message". */
 int db_fail(struct store *st, int rc, const char *what, char *err,
-    size_t errlen);
+            size_t errlen);
 
 /* db_errf - write one sanitised line into err (if errlen > 0). */
 void db_errf(char *err, size_t errlen, const char *fmt, ...)
@@ -168,13 +168,13 @@ char *db_col_dup(sqlite3_stmt *s, int i, bool *is_nomem);
 void db_col_copy(sqlite3_stmt *s, int i, char *buf, size_t n);
 
 /* db_step_done - step s expecting SQLITE_DONE; status, err filled. */
-int db_step_done(struct store *st, sqlite3_stmt *s, const char *what,
-    char *err, size_t errlen);
+int db_step_done(struct store *st, sqlite3_stmt *s, const char *what, char *err,
+                 size_t errlen);
 
 /* Time zone switch around calendar computations (see store.h). */
 struct db_tz {
-	char *saved;	/* owned copy of the previous TZ, or NULL */
-	bool had_tz;	/* TZ was set before */
+	char *saved; /* owned copy of the previous TZ, or NULL */
+	bool had_tz; /* TZ was set before */
 	bool is_switched;
 };
 

@@ -56,7 +56,7 @@ add_words(struct strlist *l, const char *s)
 /* column_list - every row's first column of statement s into l. */
 static int
 column_list(struct store *st, sqlite3_stmt *s, struct strlist *l, char *err,
-    size_t errlen)
+            size_t errlen)
 {
 	const unsigned char *t;
 	int status = STORE_OK;
@@ -67,7 +67,7 @@ column_list(struct store *st, sqlite3_stmt *s, struct strlist *l, char *err,
 		if (t == NULL)
 			continue;
 		if (strlist_add(l, (const char *)t, strlen((const char *)t),
-			0) != 0) {
+		                0) != 0) {
 			status = STORE_NOMEM;
 			break;
 		}
@@ -86,7 +86,7 @@ struct next_ctx {
 /* thread_info - the original message's ids and subject, attachments. */
 static int
 thread_info(struct store *st, struct store_ack *a, int64_t row, char *err,
-    size_t errlen)
+            size_t errlen)
 {
 	sqlite3_stmt *s;
 	bool is_nomem = false;
@@ -113,8 +113,8 @@ thread_info(struct store *st, struct store_ack *a, int64_t row, char *err,
 	if (is_nomem || add_words(&a->references, refs) != 0)
 		goto out;
 	if (a->in_reply_to != NULL &&
-	    strlist_add(&a->references, a->in_reply_to,
-		strlen(a->in_reply_to), 0) != 0)
+	    strlist_add(&a->references, a->in_reply_to, strlen(a->in_reply_to),
+	                0) != 0)
 		goto out;
 	s = db_stmt(st, Q_ATT_NAMES, &status, err, errlen);
 	if (s == NULL)
@@ -146,8 +146,8 @@ next_txn(struct store *st, void *ctx, char *err, size_t errlen)
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		status = rc == SQLITE_DONE
-		    ? STORE_NOT_FOUND
-		    : db_fail(st, rc, "outbox", err, errlen);
+		             ? STORE_NOT_FOUND
+		             : db_fail(st, rc, "outbox", err, errlen);
 		db_done(s);
 		return status;
 	}
@@ -182,8 +182,8 @@ next_txn(struct store *st, void *ctx, char *err, size_t errlen)
 
 /* store_outbox_next - the oldest due queued ack. */
 int
-store_outbox_next(struct store *st, time_t now, struct store_ack *a,
-    char *err, size_t errlen)
+store_outbox_next(struct store *st, time_t now, struct store_ack *a, char *err,
+                  size_t errlen)
 {
 	struct next_ctx c;
 	struct db_tz g;
@@ -268,7 +268,7 @@ failed_txn(struct store *st, void *ctx, char *err, size_t errlen)
 	if (rc != SQLITE_ROW) {
 		if (rc == SQLITE_DONE) {
 			db_errf(err, errlen, "no queued ack %lld",
-			    (long long)c->id);
+			        (long long)c->id);
 			status = STORE_NOT_FOUND;
 		} else {
 			status = db_fail(st, rc, "ack", err, errlen);
@@ -308,7 +308,8 @@ failed_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_outbox_failed - record a failed attempt. */
 int
 store_outbox_failed(struct store *st, int64_t id, bool permanent,
-    const char *error, bool *is_given_up_r, char *err, size_t errlen)
+                    const char *error, bool *is_given_up_r, char *err,
+                    size_t errlen)
 {
 	struct ack_ctx c;
 	char *clean = NULL;
@@ -318,8 +319,8 @@ store_outbox_failed(struct store *st, int64_t id, bool permanent,
 	if (is_given_up_r != NULL)
 		*is_given_up_r = false;
 	if (error != NULL) {
-		clean = utf8_sanitise(error, strlen(error), OUTBOX_ERROR_MAX,
-		    0);
+		clean =
+		    utf8_sanitise(error, strlen(error), OUTBOX_ERROR_MAX, 0);
 		if (clean == NULL)
 			return STORE_NOMEM;
 		/* CR LF at the end of an SMTP reply became spaces */
@@ -346,8 +347,8 @@ retry_txn(struct store *st, void *ctx, char *err, size_t errlen)
 	int status = STORE_FAILED;
 
 	c->count = 0;
-	s = db_stmt(st, c->id != 0 ? Q_ACK_REQUEUE : Q_ACK_REQUEUE_ALL,
-	    &status, err, errlen);
+	s = db_stmt(st, c->id != 0 ? Q_ACK_REQUEUE : Q_ACK_REQUEUE_ALL, &status,
+	            err, errlen);
 	if (s == NULL)
 		return status;
 	if (c->id != 0) {
@@ -370,7 +371,7 @@ retry_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_outbox_retry - requeue failed acks. */
 int
 store_outbox_retry(struct store *st, int64_t id, size_t *count_r, char *err,
-    size_t errlen)
+                   size_t errlen)
 {
 	struct ack_ctx c;
 	int status;
@@ -463,7 +464,8 @@ list_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_outbox_list - every ack, or the failed ones. */
 int
 store_outbox_list(struct store *st, bool is_failed_only,
-    struct store_outbox_row **rows_r, size_t *n_r, char *err, size_t errlen)
+                  struct store_outbox_row **rows_r, size_t *n_r, char *err,
+                  size_t errlen)
 {
 	struct list_ctx c;
 	struct db_tz g;
@@ -483,7 +485,7 @@ store_outbox_list(struct store *st, bool is_failed_only,
 	}
 	for (i = 0; i < c.n; i++)
 		db_iso(c.rows[i].next_attempt_at,
-		    c.rows[i].next_attempt_at_iso);
+		       c.rows[i].next_attempt_at_iso);
 	db_tz_leave(&g);
 	*rows_r = c.rows;
 	*n_r = c.n;

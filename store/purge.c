@@ -51,8 +51,8 @@ is_referenced(void *ctx, const char *hex)
 
 /* run_id - step statement q bound to a ticket id (and now). */
 static int
-run_id(struct store *st, enum db_q q, const char *id, time_t now,
-    char *err, size_t errlen)
+run_id(struct store *st, enum db_q q, const char *id, time_t now, char *err,
+       size_t errlen)
 {
 	sqlite3_stmt *s;
 	int status = STORE_FAILED;
@@ -68,11 +68,11 @@ run_id(struct store *st, enum db_q q, const char *id, time_t now,
 
 /* purge_ticket - delete or anonymise one ticket. */
 static int
-purge_ticket(struct store *st, struct purge_ctx *c, const char *id,
-    char *err, size_t errlen)
+purge_ticket(struct store *st, struct purge_ctx *c, const char *id, char *err,
+             size_t errlen)
 {
 	static const enum db_q anon[] = {Q_ANON_TICKET, Q_ANON_MSGS,
-	    Q_ANON_ATTS, Q_ANON_ACKS};
+	                                 Q_ANON_ATTS, Q_ANON_ACKS};
 	sqlite3_stmt *s;
 	size_t i;
 	int status = STORE_FAILED;
@@ -102,7 +102,7 @@ purge_ticket(struct store *st, struct purge_ctx *c, const char *id,
 /* old_tickets - ids of the tickets to purge. */
 static int
 old_tickets(struct store *st, struct purge_ctx *c, struct strlist *ids,
-    char *err, size_t errlen)
+            char *err, size_t errlen)
 {
 	const unsigned char *t;
 	sqlite3_stmt *s;
@@ -118,7 +118,7 @@ old_tickets(struct store *st, struct purge_ctx *c, struct strlist *ids,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		t = sqlite3_column_text(s, 0);
 		if (t != NULL && strlist_add(ids, (const char *)t,
-				     strlen((const char *)t), 0) != 0) {
+		                             strlen((const char *)t), 0) != 0) {
 			status = STORE_NOMEM;
 			break;
 		}
@@ -132,7 +132,7 @@ old_tickets(struct store *st, struct purge_ctx *c, struct strlist *ids,
 /* run_cutoff - step statement q bound to one time; *changes_r. */
 static int
 run_cutoff(struct store *st, enum db_q q, time_t t, uint64_t *changes_r,
-    char *err, size_t errlen)
+           char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int status = STORE_FAILED;
@@ -165,18 +165,19 @@ purge_txn(struct store *st, void *ctx, char *err, size_t errlen)
 	strlist_clear(&ids);
 	if (status == STORE_OK)
 		status = run_cutoff(st, Q_PURGE_RECORDS, c->cutoff,
-		    &c->rep.messages, err, errlen);
+		                    &c->rep.messages, err, errlen);
 	if (status == STORE_OK)
 		status = run_cutoff(st, Q_PURGE_BOUNCES,
-		    c->now - STORE_BOUNCE_BLOCK_SECS, NULL, err, errlen);
+		                    c->now - STORE_BOUNCE_BLOCK_SECS, NULL, err,
+		                    errlen);
 	if (status == STORE_OK)
 		status = blob_sweep(st->raw_dir, is_referenced, &rc_raw,
-		    c->dry_run, c->now, &c->rep.files, &c->rep.bytes, err,
-		    errlen);
+		                    c->dry_run, c->now, &c->rep.files,
+		                    &c->rep.bytes, err, errlen);
 	if (status == STORE_OK)
 		status = blob_sweep(st->att_dir, is_referenced, &rc_att,
-		    c->dry_run, c->now, &c->rep.files, &c->rep.bytes, err,
-		    errlen);
+		                    c->dry_run, c->now, &c->rep.files,
+		                    &c->rep.bytes, err, errlen);
 	if (status == STORE_OK && c->dry_run)
 		return PURGE_ROLLBACK;
 	return status;
@@ -185,7 +186,7 @@ purge_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_purge - apply the retention period. */
 int
 store_purge(struct store *st, unsigned days, bool dry_run, bool anonymise,
-    struct store_purge_report *rep, char *err, size_t errlen)
+            struct store_purge_report *rep, char *err, size_t errlen)
 {
 	struct purge_ctx c;
 	int status;

@@ -122,7 +122,7 @@ store_ticket_list_free(struct store_ticket_summary **v, size_t n)
 
 struct list_ctx {
 	const struct store_filter *f;
-	char *requester;	/* owned, lower-case */
+	char *requester; /* owned, lower-case */
 	time_t now;
 	struct store_ticket_summary *v;
 	size_t n, cap;
@@ -130,8 +130,8 @@ struct list_ctx {
 
 /* read_summaries - every row of s into c->v. */
 static int
-read_summaries(struct store *st, sqlite3_stmt *s, struct list_ctx *c,
-    char *err, size_t errlen)
+read_summaries(struct store *st, sqlite3_stmt *s, struct list_ctx *c, char *err,
+               size_t errlen)
 {
 	int status = STORE_OK;
 	int rc;
@@ -174,7 +174,8 @@ list_txn(struct store *st, void *ctx, char *err, size_t errlen)
 	(void)sqlite3_bind_int64(s, 6, f->since);
 	(void)db_bind_text(s, 7, c->requester);
 	(void)db_bind_text(s, 8, f->order_no);
-	(void)sqlite3_bind_int64(s, 9,
+	(void)sqlite3_bind_int64(
+	    s, 9,
 	    f->limit == 0 || f->limit > INT64_MAX ? -1 : (int64_t)f->limit);
 	return read_summaries(st, s, c, err, errlen);
 }
@@ -182,7 +183,7 @@ list_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* finish_list - format times and hand the array over. */
 static int
 finish_list(struct store *st, struct list_ctx *c,
-    struct store_ticket_summary **v_r, size_t *n_r)
+            struct store_ticket_summary **v_r, size_t *n_r)
 {
 	struct db_tz g;
 	size_t i;
@@ -202,7 +203,8 @@ finish_list(struct store *st, struct list_ctx *c,
 /* store_ticket_list - tickets matching f, newest first. */
 int
 store_ticket_list(struct store *st, const struct store_filter *f,
-    struct store_ticket_summary **v_r, size_t *n_r, char *err, size_t errlen)
+                  struct store_ticket_summary **v_r, size_t *n_r, char *err,
+                  size_t errlen)
 {
 	static const struct store_filter none;
 	struct list_ctx c;
@@ -218,8 +220,7 @@ store_ticket_list(struct store *st, const struct store_filter *f,
 		return STORE_INVALID;
 	}
 	if (f->priority != NULL && db_priority(f->priority) < 0) {
-		db_errf(err, errlen, "unknown priority \"%.32s\"",
-		    f->priority);
+		db_errf(err, errlen, "unknown priority \"%.32s\"", f->priority);
 		return STORE_INVALID;
 	}
 	memset(&c, 0, sizeof(c));
@@ -272,8 +273,8 @@ store_ticket_free(struct store_ticket **tp)
 /* read_attachments - the attachments of message m; numbers continue
    from *number. */
 static int
-read_attachments(struct store *st, struct store_message *m,
-    unsigned *number, char *err, size_t errlen)
+read_attachments(struct store *st, struct store_message *m, unsigned *number,
+                 char *err, size_t errlen)
 {
 	struct store_attachment *a;
 	sqlite3_stmt *s;
@@ -289,7 +290,7 @@ read_attachments(struct store *st, struct store_message *m,
 	status = STORE_OK;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (grow((void **)&m->attachments, &cap, m->n_attachments,
-			sizeof(*a)) != 0) {
+		         sizeof(*a)) != 0) {
 			status = STORE_NOMEM;
 			break;
 		}
@@ -341,8 +342,7 @@ struct get_ctx {
 
 /* get_messages - the messages of the ticket with their attachments. */
 static int
-get_messages(struct store *st, struct store_ticket *t, char *err,
-    size_t errlen)
+get_messages(struct store *st, struct store_ticket *t, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	unsigned number = 0;
@@ -357,7 +357,7 @@ get_messages(struct store *st, struct store_ticket *t, char *err,
 	status = STORE_OK;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (grow((void **)&t->messages, &cap, t->n_messages,
-			sizeof(*t->messages)) != 0) {
+		         sizeof(*t->messages)) != 0) {
 			status = STORE_NOMEM;
 			break;
 		}
@@ -369,8 +369,8 @@ get_messages(struct store *st, struct store_ticket *t, char *err,
 		status = db_fail(st, rc, "messages", err, errlen);
 	db_done(s);
 	for (i = 0; status == STORE_OK && i < t->n_messages; i++)
-		status = read_attachments(st, &t->messages[i], &number, err,
-		    errlen);
+		status =
+		    read_attachments(st, &t->messages[i], &number, err, errlen);
 	return status;
 }
 
@@ -409,7 +409,7 @@ get_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_ticket_get - one ticket with messages and attachments. */
 int
 store_ticket_get(struct store *st, const char *id, struct store_ticket **t_r,
-    char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	struct get_ctx c;
 	struct db_tz g;
@@ -432,7 +432,7 @@ store_ticket_get(struct store *st, const char *id, struct store_ticket **t_r,
 	format_summary(&c.t->t);
 	for (i = 0; i < c.t->n_messages; i++)
 		db_iso(c.t->messages[i].filed_at,
-		    c.t->messages[i].filed_at_iso);
+		       c.t->messages[i].filed_at_iso);
 	db_tz_leave(&g);
 	*t_r = c.t;
 	return STORE_OK;
@@ -469,15 +469,15 @@ status_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_ticket_set_status - set a ticket's status. */
 int
 store_ticket_set_status(struct store *st, const char *id, const char *status,
-    char *err, size_t errlen)
+                        char *err, size_t errlen)
 {
 	struct status_ctx c;
 
 	if (id == NULL || !db_status_valid(status)) {
 		db_errf(err, errlen,
-		    "unknown status \"%.32s\" (new open pending resolved "
-		    "closed)",
-		    status == NULL ? "" : status);
+		        "unknown status \"%.32s\" (new open pending resolved "
+		        "closed)",
+		        status == NULL ? "" : status);
 		return STORE_INVALID;
 	}
 	c.id = id;
@@ -526,7 +526,7 @@ att_txn(struct store *st, void *ctx, char *err, size_t errlen)
 	if (rc != SQLITE_ROW) {
 		if (rc == SQLITE_DONE) {
 			db_errf(err, errlen, "%.64s has no attachment %u",
-			    c->id, c->n);
+			        c->id, c->n);
 			status = STORE_NOT_FOUND;
 		} else {
 			status = db_fail(st, rc, "attachment", err, errlen);
@@ -544,7 +544,7 @@ att_txn(struct store *st, void *ctx, char *err, size_t errlen)
 		return STORE_NOMEM;
 	if (!blob_hex_valid(c->sha)) {
 		db_errf(err, errlen, "attachment %u of %.64s was not kept: %s",
-		    c->n, c->id, skipped[0] != '\0' ? skipped : "removed");
+		        c->n, c->id, skipped[0] != '\0' ? skipped : "removed");
 		return STORE_NOT_FOUND;
 	}
 	return STORE_OK;
@@ -553,7 +553,7 @@ att_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_attachment_path - where attachment n of ticket id lives. */
 int
 store_attachment_path(struct store *st, const char *id, unsigned n,
-    struct store_blob_ref *b, char *err, size_t errlen)
+                      struct store_blob_ref *b, char *err, size_t errlen)
 {
 	struct att_ctx c;
 	int status;
@@ -602,12 +602,12 @@ raw_txn(struct store *st, void *ctx, char *err, size_t errlen)
 	if (rc == SQLITE_ROW)
 		db_col_copy(s, 0, c->sha, sizeof(c->sha));
 	status = rc == SQLITE_ROW || rc == SQLITE_DONE
-	    ? STORE_OK
-	    : db_fail(st, rc, "raw message", err, errlen);
+	             ? STORE_OK
+	             : db_fail(st, rc, "raw message", err, errlen);
 	db_done(s);
 	if (status == STORE_OK && !blob_hex_valid(c->sha)) {
 		db_errf(err, errlen, "no raw message for %lld",
-		    (long long)c->row);
+		        (long long)c->row);
 		status = STORE_NOT_FOUND;
 	}
 	return status;
@@ -615,8 +615,8 @@ raw_txn(struct store *st, void *ctx, char *err, size_t errlen)
 
 /* raw_path - run raw_txn with q and build the path. */
 static int
-raw_path(struct store *st, enum db_q q, int64_t row, char **path_r,
-    char *err, size_t errlen)
+raw_path(struct store *st, enum db_q q, int64_t row, char **path_r, char *err,
+         size_t errlen)
 {
 	struct raw_ctx c;
 	int status;
@@ -634,8 +634,8 @@ raw_path(struct store *st, enum db_q q, int64_t row, char **path_r,
 
 /* store_message_raw_path - the raw file of a messages row. */
 int
-store_message_raw_path(struct store *st, int64_t row, char **path_r,
-    char *err, size_t errlen)
+store_message_raw_path(struct store *st, int64_t row, char **path_r, char *err,
+                       size_t errlen)
 {
 	return raw_path(st, Q_MSG_RAW, row, path_r, err, errlen);
 }
@@ -643,7 +643,7 @@ store_message_raw_path(struct store *st, int64_t row, char **path_r,
 /* store_quarantine_get_raw - the raw file of a quarantine record. */
 int
 store_quarantine_get_raw(struct store *st, int64_t row, char **path_r,
-    char *err, size_t errlen)
+                         char *err, size_t errlen)
 {
 	return raw_path(st, Q_QUAR_RAW, row, path_r, err, errlen);
 }
@@ -723,8 +723,8 @@ quar_list_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_quarantine_list - the quarantine records. */
 int
 store_quarantine_list(struct store *st, bool is_all,
-    struct store_quarantine_row **rows_r, size_t *n_r, char *err,
-    size_t errlen)
+                      struct store_quarantine_row **rows_r, size_t *n_r,
+                      char *err, size_t errlen)
 {
 	struct quar_ctx c;
 	struct db_tz g;
@@ -766,7 +766,7 @@ quar_mark_txn(struct store *st, void *ctx, char *err, size_t errlen)
 	status = db_step_done(st, s, "quarantine", err, errlen);
 	if (status == STORE_OK && sqlite3_changes(st->db) == 0) {
 		db_errf(err, errlen, "no quarantine record %lld",
-		    (long long)c->row);
+		        (long long)c->row);
 		status = STORE_NOT_FOUND;
 	}
 	return status;
@@ -774,8 +774,7 @@ quar_mark_txn(struct store *st, void *ctx, char *err, size_t errlen)
 
 /* store_quarantine_mark - mark a record reprocessed by hand. */
 int
-store_quarantine_mark(struct store *st, int64_t row, char *err,
-    size_t errlen)
+store_quarantine_mark(struct store *st, int64_t row, char *err, size_t errlen)
 {
 	struct quar_ctx c;
 
@@ -822,8 +821,8 @@ name_index(const char *const *names, size_t n, const char *name)
    rest (categories) to the dynamic list when fixed is NULL. */
 static int
 grouped(struct store *st, enum db_q q, struct stats_ctx *c,
-    const char *const *names, size_t n_names, uint64_t *fixed, char *err,
-    size_t errlen)
+        const char *const *names, size_t n_names, uint64_t *fixed, char *err,
+        size_t errlen)
 {
 	struct store_stats *out = c->s;
 	sqlite3_stmt *s;
@@ -844,8 +843,8 @@ grouped(struct store *st, enum db_q q, struct stats_ctx *c,
 				fixed[i] = (uint64_t)sqlite3_column_int64(s, 1);
 			continue;
 		}
-		if (grow((void **)&out->by_category, &c->cap,
-			out->n_categories, sizeof(*out->by_category)) != 0) {
+		if (grow((void **)&out->by_category, &c->cap, out->n_categories,
+		         sizeof(*out->by_category)) != 0) {
 			status = STORE_NOMEM;
 			break;
 		}
@@ -880,16 +879,16 @@ stats_txn(struct store *st, void *ctx, char *err, size_t errlen)
 	store_stats_clear(out);
 	c->cap = 0;
 	status = grouped(st, Q_STATS_STATUS, c, store_ticket_status_names, 5,
-	    out->by_status, err, errlen);
+	                 out->by_status, err, errlen);
 	if (status == STORE_OK)
 		status = grouped(st, Q_STATS_PRIORITY, c, store_priority_names,
-		    3, out->by_priority, err, errlen);
+		                 3, out->by_priority, err, errlen);
 	if (status == STORE_OK)
 		status = grouped(st, Q_STATS_CATEGORY, c, NULL, 0, NULL, err,
-		    errlen);
+		                 errlen);
 	if (status == STORE_OK)
 		status = grouped(st, Q_STATS_ACKS, c, ack_names, 3, acks, err,
-		    errlen);
+		                 errlen);
 	if (status != STORE_OK)
 		return status;
 	out->outbox_queued = acks[0];
@@ -916,8 +915,7 @@ stats_txn(struct store *st, void *ctx, char *err, size_t errlen)
 
 /* store_stats - counts for ticketctl stats and STATUS=. */
 int
-store_stats(struct store *st, struct store_stats *s, char *err,
-    size_t errlen)
+store_stats(struct store *st, struct store_stats *s, char *err, size_t errlen)
 {
 	struct stats_ctx c;
 	int status;
@@ -959,7 +957,8 @@ overdue_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_overdue_unlogged - tickets newly overdue, each reported once. */
 int
 store_overdue_unlogged(struct store *st, time_t now,
-    struct store_ticket_summary **v_r, size_t *n_r, char *err, size_t errlen)
+                       struct store_ticket_summary **v_r, size_t *n_r,
+                       char *err, size_t errlen)
 {
 	struct list_ctx c;
 	int status;

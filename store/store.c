@@ -26,7 +26,9 @@ const char *const store_ticket_status_names[5] = {
     "new", "open", "pending", "resolved", "closed",
 };
 const char *const store_priority_names[3] = {
-    "urgent", "complaint", "normal",
+    "urgent",
+    "complaint",
+    "normal",
 };
 
 /* store_status_name - static name of a status. */
@@ -91,7 +93,8 @@ tz_valid(const char *tz)
 	if (n == 0 || n > 64 || strstr(tz, "..") != NULL)
 		return false;
 	for (i = 0; i < n; i++) {
-		if ((unsigned char)tz[i] <= 0x20 || (unsigned char)tz[i] >= 0x7f)
+		if ((unsigned char)tz[i] <= 0x20 ||
+		    (unsigned char)tz[i] >= 0x7f)
 			return false;
 	}
 	if (name[0] == ':')
@@ -144,8 +147,7 @@ domain_valid(const char *d)
 	size_t i;
 
 	for (i = 0; d[i] != '\0'; i++) {
-		if (!isalnum((unsigned char)d[i]) && d[i] != '.' &&
-		    d[i] != '-')
+		if (!isalnum((unsigned char)d[i]) && d[i] != '.' && d[i] != '-')
 			return false;
 		if (i >= 253)
 			return false;
@@ -177,14 +179,14 @@ make_dir(const char *path, char *err, size_t errlen)
 	if (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return STORE_OK;
 	db_errf(err, errlen, "mkdir %s: %s", path,
-	    errno == EEXIST ? "not a directory" : strerror(errno));
+	        errno == EEXIST ? "not a directory" : strerror(errno));
 	return STORE_FAILED;
 }
 
 /* copy_settings - validate s and copy it into st. */
 static int
 copy_settings(struct store *st, const struct store_settings *s, char *err,
-    size_t errlen)
+              size_t errlen)
 {
 	const char *prefix = s->ticket_prefix;
 	char host[256];
@@ -193,26 +195,24 @@ copy_settings(struct store *st, const struct store_settings *s, char *err,
 		prefix = STORE_DEFAULT_PREFIX;
 	if (!prefix_valid(prefix)) {
 		db_errf(err, errlen,
-		    "ticket prefix must be 1-%d letters or digits",
-		    STORE_PREFIX_MAX);
+		        "ticket prefix must be 1-%d letters or digits",
+		        STORE_PREFIX_MAX);
 		return STORE_INVALID;
 	}
 	if (s->timezone != NULL && s->timezone[0] != '\0' &&
 	    !tz_valid(s->timezone)) {
 		db_errf(err, errlen, "unknown time zone \"%.64s\"",
-		    s->timezone);
+		        s->timezone);
 		return STORE_INVALID;
 	}
 	if (s->ack_domain != NULL && !domain_valid(s->ack_domain)) {
-		db_errf(err, errlen, "bad ack domain \"%.64s\"",
-		    s->ack_domain);
+		db_errf(err, errlen, "bad ack domain \"%.64s\"", s->ack_domain);
 		return STORE_INVALID;
 	}
 	if (s->ack_domain != NULL) {
 		st->ack_domain = strdup(s->ack_domain);
 	} else {
-		if (gethostname(host, sizeof(host)) != 0 ||
-		    !domain_valid(host))
+		if (gethostname(host, sizeof(host)) != 0 || !domain_valid(host))
 			(void)snprintf(host, sizeof(host), "localhost");
 		host[sizeof(host) - 1] = '\0';
 		st->ack_domain = strdup(host);
@@ -223,27 +223,27 @@ copy_settings(struct store *st, const struct store_settings *s, char *err,
 	if (st->prefix == NULL || st->ack_domain == NULL ||
 	    (s->timezone != NULL && s->timezone[0] != '\0' && st->tz == NULL))
 		return STORE_NOMEM;
-	st->merge_days = s->no_order_merge ? 0
-	    : s->order_merge_days != 0	   ? s->order_merge_days
-					   : STORE_DEFAULT_MERGE_DAYS;
+	st->merge_days = s->no_order_merge          ? 0
+	                 : s->order_merge_days != 0 ? s->order_merge_days
+	                                            : STORE_DEFAULT_MERGE_DAYS;
 	st->due_min[DB_URGENT] = s->due_urgent_min != 0
-	    ? s->due_urgent_min
-	    : STORE_DEFAULT_DUE_URGENT;
+	                             ? s->due_urgent_min
+	                             : STORE_DEFAULT_DUE_URGENT;
 	st->due_min[DB_COMPLAINT] = s->due_complaint_min != 0
-	    ? s->due_complaint_min
-	    : STORE_DEFAULT_DUE_COMPLAINT;
+	                                ? s->due_complaint_min
+	                                : STORE_DEFAULT_DUE_COMPLAINT;
 	st->due_min[DB_NORMAL] = s->due_normal_min != 0
-	    ? s->due_normal_min
-	    : STORE_DEFAULT_DUE_NORMAL;
+	                             ? s->due_normal_min
+	                             : STORE_DEFAULT_DUE_NORMAL;
 	st->max_acks = s->max_acks_per_sender != 0 ? s->max_acks_per_sender
-						   : STORE_DEFAULT_MAX_ACKS;
+	                                           : STORE_DEFAULT_MAX_ACKS;
 	st->no_acks = s->no_acks;
 	st->busy_ms = s->busy_timeout_ms != 0 ? s->busy_timeout_ms
-					      : STORE_DEFAULT_BUSY_MS;
+	                                      : STORE_DEFAULT_BUSY_MS;
 	if (st->busy_ms > INT_MAX)
 		st->busy_ms = INT_MAX;
-	st->busy_retries = s->busy_retries != 0 ? s->busy_retries
-						: STORE_DEFAULT_BUSY_RETRIES;
+	st->busy_retries =
+	    s->busy_retries != 0 ? s->busy_retries : STORE_DEFAULT_BUSY_RETRIES;
 	st->now_fn = s->now_fn;
 	st->now_arg = s->now_arg;
 	return STORE_OK;
@@ -252,7 +252,7 @@ copy_settings(struct store *st, const struct store_settings *s, char *err,
 /* store_open - open or create the store under s->state_dir. */
 int
 store_open(const struct store_settings *s, struct store **st_r, char *err,
-    size_t errlen)
+           size_t errlen)
 {
 	struct store *st;
 	char *dbpath = NULL;
@@ -280,7 +280,7 @@ store_open(const struct store_settings *s, struct store **st_r, char *err,
 	real = realpath(s->state_dir, NULL);
 	if (real == NULL) {
 		db_errf(err, errlen, "realpath %s: %s", s->state_dir,
-		    strerror(errno));
+		        strerror(errno));
 		status = STORE_FAILED;
 		goto fail;
 	}
@@ -292,9 +292,12 @@ store_open(const struct store_settings *s, struct store **st_r, char *err,
 	if (st->raw_dir == NULL || st->att_dir == NULL || dbpath == NULL)
 		goto fail;
 	status = make_dir(st->raw_dir, err, errlen);
-	if (status != STORE_OK)
-		goto fail;
-	status = make_dir(st->att_dir, err, errlen);
+	if (status == STORE_OK)
+		status = make_dir(st->att_dir, err, errlen);
+	if (status == STORE_OK)
+		status = blob_prepare(st->raw_dir, err, errlen);
+	if (status == STORE_OK)
+		status = blob_prepare(st->att_dir, err, errlen);
 	if (status != STORE_OK)
 		goto fail;
 	status = db_open(st, dbpath, err, errlen);
@@ -336,13 +339,13 @@ struct file_ctx {
 	const struct store_msg *m;
 	struct store_result *r;
 	time_t now;
-	char day[16];		/* YYYYMMDD in the configured zone */
+	char day[16]; /* YYYYMMDD in the configured zone */
 	char raw_hex[BLOB_HEX_MAX];
 	char content_hex[BLOB_HEX_MAX];
-	char (*att_hex)[BLOB_HEX_MAX];	/* owned; "" when skipped */
-	char *requester;	/* owned, lower-case */
-	char *from;		/* owned, lower-case */
-	char *refs;		/* owned, space-separated References */
+	char (*att_hex)[BLOB_HEX_MAX]; /* owned; "" when skipped */
+	char *requester;               /* owned, lower-case */
+	char *from;                    /* owned, lower-case */
+	char *refs;                    /* owned, space-separated References */
 	const char *summary;
 	int prio;
 };
@@ -452,27 +455,28 @@ prepare_blobs(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 			return STORE_INVALID;
 		}
 		if (blob_sha256(a->data != NULL ? a->data : "", a->size,
-			c->att_hex[i]) != 0) {
+		                c->att_hex[i]) != 0) {
 			db_errf(err, errlen, "sha256 failed");
 			return STORE_FAILED;
 		}
 		if (!str_empty(a->sha256) &&
 		    strcmp(a->sha256, c->att_hex[i]) != 0) {
-			db_errf(err, errlen,
+			db_errf(
+			    err, errlen,
 			    "attachment %zu: sha256 does not match its data",
 			    i + 1);
 			return STORE_INVALID;
 		}
 	}
-	status = blob_put(st->raw_dir, c->raw_hex, m->raw, m->raw_len, err,
-	    errlen);
+	status =
+	    blob_put(st->raw_dir, c->raw_hex, m->raw, m->raw_len, err, errlen);
 	for (i = 0; status == STORE_OK && i < m->n_attachments; i++) {
 		const struct store_attachment_in *a = &m->attachments[i];
 
 		if (a->skipped == NULL)
 			status = blob_put(st->att_dir, c->att_hex[i],
-			    a->data != NULL ? a->data : "", a->size, err,
-			    errlen);
+			                  a->data != NULL ? a->data : "",
+			                  a->size, err, errlen);
 	}
 	return status;
 }
@@ -488,7 +492,7 @@ recheck_blobs(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 
 	if (blob_exists(st->raw_dir, c->raw_hex, m->raw_len) != 1)
 		status = blob_put(st->raw_dir, c->raw_hex, m->raw, m->raw_len,
-		    err, errlen);
+		                  err, errlen);
 	for (i = 0; status == STORE_OK && i < m->n_attachments; i++) {
 		const struct store_attachment_in *a = &m->attachments[i];
 
@@ -496,7 +500,8 @@ recheck_blobs(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 		    blob_exists(st->att_dir, c->att_hex[i], a->size) == 1)
 			continue;
 		status = blob_put(st->att_dir, c->att_hex[i],
-		    a->data != NULL ? a->data : "", a->size, err, errlen);
+		                  a->data != NULL ? a->data : "", a->size, err,
+		                  errlen);
 	}
 	return status;
 }
@@ -519,7 +524,7 @@ outcome_of(const char *s)
 /* dup_row - read one duplicate hit into the result. */
 static int
 dup_row(struct store *st, sqlite3_stmt *s, struct file_ctx *c, char *err,
-    size_t errlen)
+        size_t errlen)
 {
 	int rc;
 
@@ -534,8 +539,7 @@ dup_row(struct store *st, sqlite3_stmt *s, struct file_ctx *c, char *err,
 		return rc;
 	}
 	c->r->message_row = sqlite3_column_int64(s, 0);
-	c->r->outcome =
-	    outcome_of((const char *)sqlite3_column_text(s, 1));
+	c->r->outcome = outcome_of((const char *)sqlite3_column_text(s, 1));
 	db_col_copy(s, 2, c->r->ticket_id, sizeof(c->r->ticket_id));
 	c->r->is_duplicate = true;
 	db_done(s);
@@ -544,8 +548,7 @@ dup_row(struct store *st, sqlite3_stmt *s, struct file_ctx *c, char *err,
 
 /* find_duplicate - the same message filed before? */
 static int
-find_duplicate(struct store *st, struct file_ctx *c, char *err,
-    size_t errlen)
+find_duplicate(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 {
 	const struct store_msg *m = c->m;
 	sqlite3_stmt *s;
@@ -578,8 +581,8 @@ find_duplicate(struct store *st, struct file_ctx *c, char *err,
 /* insert_message - the messages row; *row_r gets its id. */
 static int
 insert_message(struct store *st, struct file_ctx *c, const char *ticket_id,
-    const char *outcome, bool is_third_party, const char *suppress,
-    int64_t *row_r, char *err, size_t errlen)
+               const char *outcome, bool is_third_party, const char *suppress,
+               int64_t *row_r, char *err, size_t errlen)
 {
 	const struct store_msg *m = c->m;
 	sqlite3_stmt *s;
@@ -590,10 +593,10 @@ insert_message(struct store *st, struct file_ctx *c, const char *ticket_id,
 		return status;
 	(void)db_bind_text(s, 1, ticket_id);
 	(void)db_bind_text(s, 2, outcome);
-	(void)db_bind_text(s, 3, str_empty(m->message_id) ? NULL
-							  : m->message_id);
-	(void)db_bind_text(s, 4, str_empty(m->in_reply_to) ? NULL
-							   : m->in_reply_to);
+	(void)db_bind_text(s, 3,
+	                   str_empty(m->message_id) ? NULL : m->message_id);
+	(void)db_bind_text(s, 4,
+	                   str_empty(m->in_reply_to) ? NULL : m->in_reply_to);
 	(void)db_bind_text(s, 5, c->refs);
 	(void)db_bind_text(s, 6, c->raw_hex);
 	(void)db_bind_text(s, 7, c->content_hex);
@@ -620,8 +623,8 @@ insert_message(struct store *st, struct file_ctx *c, const char *ticket_id,
 
 /* insert_attachments - one row per attachment of the message. */
 static int
-insert_attachments(struct store *st, struct file_ctx *c, int64_t row,
-    char *err, size_t errlen)
+insert_attachments(struct store *st, struct file_ctx *c, int64_t row, char *err,
+                   size_t errlen)
 {
 	const struct store_msg *m = c->m;
 	sqlite3_stmt *s;
@@ -635,7 +638,7 @@ insert_attachments(struct store *st, struct file_ctx *c, int64_t row,
 
 		if (str_empty(fn)) {
 			(void)snprintf(name, sizeof(name), "attachment-%zu",
-			    i + 1);
+			               i + 1);
 			fn = name;
 		}
 		s = db_stmt(st, Q_ATT_INSERT, &status, err, errlen);
@@ -645,11 +648,12 @@ insert_attachments(struct store *st, struct file_ctx *c, int64_t row,
 		(void)sqlite3_bind_int64(s, 2, (sqlite3_int64)i + 1);
 		(void)db_bind_text(s, 3, fn);
 		(void)db_bind_text(s, 4,
-		    str_empty(a->content_type) ? "application/octet-stream"
-					       : a->content_type);
+		                   str_empty(a->content_type)
+		                       ? "application/octet-stream"
+		                       : a->content_type);
 		(void)sqlite3_bind_int64(s, 5, (sqlite3_int64)a->size);
 		(void)db_bind_text(s, 6,
-		    a->skipped != NULL ? NULL : c->att_hex[i]);
+		                   a->skipped != NULL ? NULL : c->att_hex[i]);
 		(void)db_bind_text(s, 7, a->skipped);
 		status = db_step_done(st, s, "insert attachment", err, errlen);
 		if (status != STORE_OK)
@@ -661,7 +665,7 @@ insert_attachments(struct store *st, struct file_ctx *c, int64_t row,
 /* insert_numbers - order and screening numbers of m on ticket id. */
 static int
 insert_numbers(struct store *st, const struct store_msg *m, const char *id,
-    char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	static const char *const kinds[2] = {"order", "screening"};
 	const char *const *v[2] = {m->order_numbers, m->screening_numbers};
@@ -680,8 +684,8 @@ insert_numbers(struct store *st, const struct store_msg *m, const char *id,
 			(void)db_bind_text(s, 1, id);
 			(void)db_bind_text(s, 2, kinds[k]);
 			(void)db_bind_text(s, 3, v[k][i]);
-			status = db_step_done(st, s, "insert number", err,
-			    errlen);
+			status =
+			    db_step_done(st, s, "insert number", err, errlen);
 			if (status != STORE_OK)
 				return status;
 		}
@@ -693,7 +697,7 @@ insert_numbers(struct store *st, const struct store_msg *m, const char *id,
    outcome. */
 static int
 finish_filing(struct store *st, struct file_ctx *c, bool is_dup, char *err,
-    size_t errlen)
+              size_t errlen)
 {
 	const struct store_msg *m = c->m;
 	sqlite3_stmt *s;
@@ -725,15 +729,14 @@ finish_filing(struct store *st, struct file_ctx *c, bool is_dup, char *err,
 
 /* file_quarantine - a quarantine record with the raw message kept. */
 static int
-file_quarantine(struct store *st, struct file_ctx *c, char *err,
-    size_t errlen)
+file_quarantine(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int64_t row;
 	int status = STORE_FAILED;
 
 	status = insert_message(st, c, NULL, "quarantine", false, NULL, &row,
-	    err, errlen);
+	                        err, errlen);
 	if (status != STORE_OK)
 		return status;
 	s = db_stmt(st, Q_QUAR_INSERT, &status, err, errlen);
@@ -750,8 +753,8 @@ file_quarantine(struct store *st, struct file_ctx *c, char *err,
 
 /* bounce_one - record a bounce if ref names one of our acks. */
 static int
-bounce_one(struct store *st, struct file_ctx *c, const char *ref,
-    char *err, size_t errlen)
+bounce_one(struct store *st, struct file_ctx *c, const char *ref, char *err,
+           size_t errlen)
 {
 	sqlite3_stmt *s;
 	int64_t ack_id;
@@ -806,7 +809,7 @@ out:
    record filed; *is_done when that happened. */
 static int
 file_bounce(struct store *st, struct file_ctx *c, bool *is_done, char *err,
-    size_t errlen)
+            size_t errlen)
 {
 	const struct store_msg *m = c->m;
 	int64_t row;
@@ -826,7 +829,7 @@ file_bounce(struct store *st, struct file_ctx *c, bool *is_done, char *err,
 		return STORE_OK;
 	}
 	status = insert_message(st, c, NULL, "suppressed", false, "bounce",
-	    &row, err, errlen);
+	                        &row, err, errlen);
 	if (status != STORE_OK)
 		return status;
 	c->r->outcome = STORE_OUTCOME_SUPPRESSED;
@@ -837,8 +840,8 @@ file_bounce(struct store *st, struct file_ctx *c, bool *is_done, char *err,
 /* lookup_id - run a one-column lookup bound to key; copy the ticket id
    into id (sized STORE_TICKET_ID_MAX).  STORE_OK found, STORE_NOT_FOUND. */
 static int
-lookup_id(struct store *st, enum db_q q, const char *key, char *id,
-    char *err, size_t errlen)
+lookup_id(struct store *st, enum db_q q, const char *key, char *id, char *err,
+          size_t errlen)
 {
 	sqlite3_stmt *s;
 	int status = STORE_FAILED;
@@ -871,8 +874,8 @@ struct ticket_head {
 
 /* ticket_head - status and requester of ticket id. */
 static int
-ticket_head(struct store *st, const char *id, struct ticket_head *h,
-    char *err, size_t errlen)
+ticket_head(struct store *st, const char *id, struct ticket_head *h, char *err,
+            size_t errlen)
 {
 	sqlite3_stmt *s;
 	int status = STORE_FAILED;
@@ -902,7 +905,7 @@ ticket_head(struct store *st, const char *id, struct ticket_head *h,
 /* by_ref - In-Reply-To / References: a message of a ticket or our ack. */
 static int
 by_ref(struct store *st, const char *ref, enum store_match as, char *id,
-    enum store_match *match_r, char *err, size_t errlen)
+       enum store_match *match_r, char *err, size_t errlen)
 {
 	int status = STORE_FAILED;
 
@@ -925,7 +928,7 @@ by_ref(struct store *st, const char *ref, enum store_match as, char *id,
    last filed to within merge_days. */
 static int
 by_order(struct store *st, struct file_ctx *c, char *id, char *err,
-    size_t errlen)
+         size_t errlen)
 {
 	const struct store_msg *m = c->m;
 	sqlite3_stmt *s;
@@ -943,8 +946,8 @@ by_order(struct store *st, struct file_ctx *c, char *id, char *err,
 			return status;
 		(void)db_bind_text(s, 1, m->order_numbers[i]);
 		(void)db_bind_text(s, 2, c->requester);
-		(void)sqlite3_bind_int64(s, 3,
-		    c->now - (time_t)st->merge_days * 86400);
+		(void)sqlite3_bind_int64(
+		    s, 3, c->now - (time_t)st->merge_days * 86400);
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_ROW) {
 			db_col_copy(s, 0, id, STORE_TICKET_ID_MAX);
@@ -964,7 +967,7 @@ by_order(struct store *st, struct file_ctx *c, char *id, char *err,
 /* find_followup - the ticket m continues, if any (SPEC §5). */
 static int
 find_followup(struct store *st, struct file_ctx *c, char *id,
-    enum store_match *match_r, char *err, size_t errlen)
+              enum store_match *match_r, char *err, size_t errlen)
 {
 	const struct store_msg *m = c->m;
 	struct ticket_head h;
@@ -977,7 +980,7 @@ find_followup(struct store *st, struct file_ctx *c, char *id,
 		status = ticket_head(st, m->ticket_ref, &h, err, errlen);
 		if (status == STORE_OK && !h.is_anonymised) {
 			(void)snprintf(id, STORE_TICKET_ID_MAX, "%s",
-			    m->ticket_ref);
+			               m->ticket_ref);
 			*match_r = STORE_MATCH_SUBJECT;
 			return STORE_OK;
 		}
@@ -985,13 +988,14 @@ find_followup(struct store *st, struct file_ctx *c, char *id,
 			return status;
 	}
 	status = by_ref(st, m->in_reply_to, STORE_MATCH_IN_REPLY_TO, id,
-	    match_r, err, errlen);
+	                match_r, err, errlen);
 	if (status != STORE_NOT_FOUND)
 		return status;
 	/* The newest reference is the most likely parent. */
 	for (i = m->n_references; i > 0; i--) {
-		status = by_ref(st, m->references[i - 1],
-		    STORE_MATCH_REFERENCES, id, match_r, err, errlen);
+		status =
+		    by_ref(st, m->references[i - 1], STORE_MATCH_REFERENCES, id,
+		           match_r, err, errlen);
 		if (status != STORE_NOT_FOUND)
 			return status;
 	}
@@ -1003,8 +1007,8 @@ find_followup(struct store *st, struct file_ctx *c, char *id,
 
 /* file_followup - append m to ticket id. */
 static int
-file_followup(struct store *st, struct file_ctx *c, const char *id,
-    char *err, size_t errlen)
+file_followup(struct store *st, struct file_ctx *c, const char *id, char *err,
+              size_t errlen)
 {
 	const struct store_msg *m = c->m;
 	struct store_result *r = c->r;
@@ -1019,12 +1023,13 @@ file_followup(struct store *st, struct file_ctx *c, const char *id,
 		return status;
 	status_new = h.status;
 	if (m->is_review && strcmp(h.status, "new") != 0)
-		status_new = "open";	/* a review reopens, even closed */
+		status_new = "open"; /* a review reopens, even closed */
 	else if (strcmp(h.status, "pending") == 0 ||
-	    strcmp(h.status, "resolved") == 0)
+	         strcmp(h.status, "resolved") == 0)
 		status_new = "open";
 	r->is_reopened = strcmp(status_new, h.status) != 0;
-	r->is_third_party = h.has_requester && h.requester[0] != '\0' &&
+	r->is_third_party =
+	    h.has_requester && h.requester[0] != '\0' &&
 	    !(c->requester != NULL && strcmp(c->requester, h.requester) == 0) &&
 	    !(c->from != NULL && strcmp(c->from, h.requester) == 0);
 	(void)snprintf(r->status, sizeof(r->status), "%s", status_new);
@@ -1043,7 +1048,7 @@ file_followup(struct store *st, struct file_ctx *c, const char *id,
 	if (status != STORE_OK)
 		return status;
 	status = insert_message(st, c, id, "followup", r->is_third_party, NULL,
-	    &row, err, errlen);
+	                        &row, err, errlen);
 	if (status != STORE_OK)
 		return status;
 	r->outcome = STORE_OUTCOME_FOLLOWUP;
@@ -1053,7 +1058,7 @@ file_followup(struct store *st, struct file_ctx *c, const char *id,
 /* count_since - the first column of query q bound to (addr, since). */
 static int
 count_since(struct store *st, enum db_q q, const char *addr, time_t since,
-    int64_t *n_r, char *err, size_t errlen)
+            int64_t *n_r, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int status = STORE_FAILED;
@@ -1069,8 +1074,8 @@ count_since(struct store *st, enum db_q q, const char *addr, time_t since,
 	if (rc == SQLITE_ROW)
 		*n_r = sqlite3_column_int64(s, 0);
 	status = rc == SQLITE_ROW || rc == SQLITE_DONE
-	    ? STORE_OK
-	    : db_fail(st, rc, "ack check", err, errlen);
+	             ? STORE_OK
+	             : db_fail(st, rc, "ack check", err, errlen);
 	db_done(s);
 	return status;
 }
@@ -1078,7 +1083,7 @@ count_since(struct store *st, enum db_q q, const char *addr, time_t since,
 /* ack_decision - why the new ticket gets no ack, or NULL (SPEC §7). */
 static int
 ack_decision(struct store *st, struct file_ctx *c, const char **reason_r,
-    char *err, size_t errlen)
+             char *err, size_t errlen)
 {
 	int64_t n;
 	int status = STORE_FAILED;
@@ -1097,15 +1102,15 @@ ack_decision(struct store *st, struct file_ctx *c, const char **reason_r,
 		return STORE_OK;
 	}
 	status = count_since(st, Q_BOUNCE_CHECK, c->requester,
-	    c->now - STORE_BOUNCE_BLOCK_SECS, &n, err, errlen);
+	                     c->now - STORE_BOUNCE_BLOCK_SECS, &n, err, errlen);
 	if (status != STORE_OK)
 		return status;
 	if (n > 0) {
 		*reason_r = "bounced";
 		return STORE_OK;
 	}
-	status = count_since(st, Q_RATE_COUNT, c->requester, c->now - 86400,
-	    &n, err, errlen);
+	status = count_since(st, Q_RATE_COUNT, c->requester, c->now - 86400, &n,
+	                     err, errlen);
 	if (status != STORE_OK)
 		return status;
 	if (n >= (int64_t)st->max_acks)
@@ -1122,17 +1127,16 @@ ack_message_id(struct store *st, const char *id, char *buf, size_t n)
 
 	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0)
 		return -1;
-	len = snprintf(buf, n,
-	    "<ack.%s.%02x%02x%02x%02x%02x%02x%02x%02x@%s>", id, rnd[0],
-	    rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
-	    st->ack_domain);
+	len = snprintf(buf, n, "<ack.%s.%02x%02x%02x%02x%02x%02x%02x%02x@%s>",
+	               id, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
+	               rnd[6], rnd[7], st->ack_domain);
 	return len > 0 && (size_t)len < n ? 0 : -1;
 }
 
 /* next_id - allocate the next ticket id of the day into id. */
 static int
 next_id(struct store *st, struct file_ctx *c, char *id, int64_t *seq_r,
-    char *err, size_t errlen)
+        char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int status = STORE_FAILED;
@@ -1151,14 +1155,14 @@ next_id(struct store *st, struct file_ctx *c, char *id, int64_t *seq_r,
 	*seq_r = sqlite3_column_int64(s, 0);
 	db_done(s);
 	(void)snprintf(id, STORE_TICKET_ID_MAX, "%s-%s-%03lld", st->prefix,
-	    c->day, (long long)*seq_r);
+	               c->day, (long long)*seq_r);
 	return STORE_OK;
 }
 
 /* queue_ack - the outbox row for a new ticket. */
 static int
 queue_ack(struct store *st, struct file_ctx *c, const char *id, int64_t row,
-    char *err, size_t errlen)
+          char *err, size_t errlen)
 {
 	char msgid[STORE_TICKET_ID_MAX + 300];
 	sqlite3_stmt *s;
@@ -1204,9 +1208,9 @@ file_new(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 		return status;
 	if (reason != NULL) {
 		(void)snprintf(r->ack_suppress, sizeof(r->ack_suppress), "%s",
-		    reason);
+		               reason);
 		(void)snprintf(ack_state, sizeof(ack_state), "suppressed:%s",
-		    r->ack_suppress);
+		               r->ack_suppress);
 	}
 	s = db_stmt(st, Q_TICKET_INSERT, &status, err, errlen);
 	if (s == NULL)
@@ -1216,7 +1220,7 @@ file_new(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 	(void)sqlite3_bind_int64(s, 3, seq);
 	(void)db_bind_text(s, 4, store_priority_names[c->prio]);
 	(void)db_bind_text(s, 5,
-	    str_empty(m->category) ? "general" : m->category);
+	                   str_empty(m->category) ? "general" : m->category);
 	(void)db_bind_text(s, 6, str_empty(m->kind) ? NULL : m->kind);
 	(void)sqlite3_bind_int(s, 7, m->is_review ? 1 : 0);
 	(void)db_bind_text(s, 8, str_empty(c->requester) ? NULL : c->requester);
@@ -1225,7 +1229,7 @@ file_new(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 	(void)db_bind_text(s, 11, m->format);
 	(void)sqlite3_bind_int64(s, 12, c->now);
 	(void)sqlite3_bind_int64(s, 13,
-	    c->now + (time_t)st->due_min[c->prio] * 60);
+	                         c->now + (time_t)st->due_min[c->prio] * 60);
 	(void)db_bind_text(s, 14, reason != NULL ? ack_state : NULL);
 	status = db_step_done(st, s, "insert ticket", err, errlen);
 	if (status != STORE_OK)
@@ -1234,7 +1238,7 @@ file_new(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 	if (status != STORE_OK)
 		return status;
 	status = insert_message(st, c, r->ticket_id, "ticket", false, NULL,
-	    &row, err, errlen);
+	                        &row, err, errlen);
 	if (status != STORE_OK)
 		return status;
 	status = insert_attachments(st, c, row, err, errlen);
@@ -1312,8 +1316,8 @@ file_day(struct store *st, struct file_ctx *c)
 
 /* store_file - file one message (see store.h). */
 int
-store_file(struct store *st, const struct store_msg *m,
-    struct store_result *r, char *err, size_t errlen)
+store_file(struct store *st, const struct store_msg *m, struct store_result *r,
+           char *err, size_t errlen)
 {
 	struct file_ctx c;
 	bool is_nomem = false;
@@ -1332,8 +1336,8 @@ store_file(struct store *st, const struct store_msg *m,
 	if (c.prio < 0)
 		c.prio = DB_NORMAL;
 	c.summary = !str_empty(m->summary)   ? m->summary
-	    : !str_empty(m->subject) ? m->subject
-				     : "(no subject)";
+	            : !str_empty(m->subject) ? m->subject
+	                                     : "(no subject)";
 	c.requester = db_lower(m->requester, &is_nomem);
 	c.from = db_lower(m->from, &is_nomem);
 	status = STORE_NOMEM;
@@ -1400,8 +1404,9 @@ store_commit(struct store *st, char *err, size_t errlen)
 	st->in_batch = false;
 	if (st->is_batch_lost) {
 		db_rollback_quietly(st);
-		db_errf(err, errlen, "batch was rolled back by an earlier "
-				     "error");
+		db_errf(err, errlen,
+		        "batch was rolled back by an earlier "
+		        "error");
 		return STORE_FAILED;
 	}
 	status = db_simple(st, Q_COMMIT, err, errlen);
@@ -1460,7 +1465,8 @@ mbox_get_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_mailbox_get - the saved position of mailbox. */
 int
 store_mailbox_get(struct store *st, const char *mailbox,
-    uint32_t *uidvalidity_r, uint32_t *last_uid_r, char *err, size_t errlen)
+                  uint32_t *uidvalidity_r, uint32_t *last_uid_r, char *err,
+                  size_t errlen)
 {
 	struct mbox_ctx c = {mailbox, 0, 0, false};
 	int status = STORE_FAILED;
@@ -1497,7 +1503,7 @@ mbox_set_txn(struct store *st, void *ctx, char *err, size_t errlen)
 /* store_mailbox_set - save the position of mailbox. */
 int
 store_mailbox_set(struct store *st, const char *mailbox, uint32_t uidvalidity,
-    uint32_t last_uid, char *err, size_t errlen)
+                  uint32_t last_uid, char *err, size_t errlen)
 {
 	struct mbox_ctx c = {mailbox, uidvalidity, last_uid, false};
 

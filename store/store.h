@@ -32,11 +32,11 @@
 
 enum store_status {
 	STORE_OK = 0,
-	STORE_BUSY,		/* database locked past the timeout: retry */
-	STORE_DUPLICATE,	/* store_file: already filed (see result) */
-	STORE_NOT_FOUND,	/* no such ticket, ack, message, attachment */
-	STORE_INVALID,		/* bad argument (status name, settings) */
-	STORE_FAILED,		/* I/O or database error: fatal for the op */
+	STORE_BUSY,      /* database locked past the timeout: retry */
+	STORE_DUPLICATE, /* store_file: already filed (see result) */
+	STORE_NOT_FOUND, /* no such ticket, ack, message, attachment */
+	STORE_INVALID,   /* bad argument (status name, settings) */
+	STORE_FAILED,    /* I/O or database error: fatal for the op */
 	STORE_NOMEM,
 };
 
@@ -50,10 +50,10 @@ enum store_status {
 /* Defaults (SPEC.md §4, §5, §7). */
 #define STORE_DEFAULT_PREFIX "CM"
 #define STORE_DEFAULT_MERGE_DAYS 7
-#define STORE_DEFAULT_DUE_URGENT 10	 /* minutes */
+#define STORE_DEFAULT_DUE_URGENT 10     /* minutes */
 #define STORE_DEFAULT_DUE_COMPLAINT 120 /* minutes */
-#define STORE_DEFAULT_DUE_NORMAL 30	 /* minutes */
-#define STORE_DEFAULT_MAX_ACKS 5	 /* per address in 24 hours */
+#define STORE_DEFAULT_DUE_NORMAL 30     /* minutes */
+#define STORE_DEFAULT_MAX_ACKS 5        /* per address in 24 hours */
 #define STORE_DEFAULT_BUSY_MS 5000
 #define STORE_DEFAULT_BUSY_RETRIES 3
 /* An address whose ack bounced gets no ack for this long. */
@@ -68,22 +68,22 @@ typedef time_t store_now_fn(void *arg);
 
 /* Settings for store_open; 0/NULL means the default. */
 struct store_settings {
-	const char *state_dir;	/* required; created (0700) if missing */
-	const char *ticket_prefix;	/* NULL: "CM" */
-	const char *timezone;	/* NULL or "": the process's TZ */
-	unsigned order_merge_days;	/* 0: 7 */
-	bool no_order_merge;	/* config order_merge_days = 0 */
-	unsigned due_urgent_min;	/* 0: 10 */
-	unsigned due_complaint_min;	/* 0: 120 */
-	unsigned due_normal_min;	/* 0: 30 */
-	unsigned max_acks_per_sender;	/* 0: 5 */
-	bool no_acks;		/* [ack] enabled = no */
+	const char *state_dir;        /* required; created (0700) if missing */
+	const char *ticket_prefix;    /* NULL: "CM" */
+	const char *timezone;         /* NULL or "": the process's TZ */
+	unsigned order_merge_days;    /* 0: 7 */
+	bool no_order_merge;          /* config order_merge_days = 0 */
+	unsigned due_urgent_min;      /* 0: 10 */
+	unsigned due_complaint_min;   /* 0: 120 */
+	unsigned due_normal_min;      /* 0: 30 */
+	unsigned max_acks_per_sender; /* 0: 5 */
+	bool no_acks;                 /* [ack] enabled = no */
 	/* Domain of the Message-IDs generated for acks; NULL: host name. */
 	const char *ack_domain;
-	unsigned busy_timeout_ms;	/* 0: 5000 */
-	unsigned busy_retries;	/* whole-transaction retries; 0: 3 */
-	store_now_fn *now_fn;	/* NULL: time() */
-	void *now_arg;		/* borrowed; passed to now_fn */
+	unsigned busy_timeout_ms; /* 0: 5000 */
+	unsigned busy_retries;    /* whole-transaction retries; 0: 3 */
+	store_now_fn *now_fn;     /* NULL: time() */
+	void *now_arg;            /* borrowed; passed to now_fn */
 };
 
 struct store;
@@ -99,8 +99,8 @@ struct store;
  * for bad settings (prefix, time zone), STORE_BUSY, STORE_FAILED or
  * STORE_NOMEM.
  */
-int store_open(const struct store_settings *s, struct store **st_r,
-    char *err, size_t errlen);
+int store_open(const struct store_settings *s, struct store **st_r, char *err,
+               size_t errlen);
 
 /* store_close - finalize, close; accepts NULL; sets *st to NULL.  An open
    batch is rolled back. */
@@ -123,14 +123,14 @@ char *store_format_time(const struct store *st, time_t t, char *buf);
 
 /* One attachment of a message to file.  All fields borrowed. */
 struct store_attachment_in {
-	const char *filename;	/* sanitised by the parser; never a path */
-	const char *content_type;	/* "type/subtype" */
-	const void *data;	/* decoded bytes; NULL when skipped */
-	size_t size;		/* decoded size (skipped: best estimate) */
+	const char *filename;     /* sanitised by the parser; never a path */
+	const char *content_type; /* "type/subtype" */
+	const void *data;         /* decoded bytes; NULL when skipped */
+	size_t size;              /* decoded size (skipped: best estimate) */
 	/* lower-case hex SHA-256 of data, or NULL/"": the store computes it
 	   and in any case checks it (a mismatch is STORE_INVALID) */
 	const char *sha256;
-	const char *skipped;	/* reason ("too_large"...), NULL when kept */
+	const char *skipped; /* reason ("too_large"...), NULL when kept */
 };
 
 /*
@@ -139,26 +139,26 @@ struct store_attachment_in {
  * when absent.  Message-IDs keep their angle brackets.
  */
 struct store_msg {
-	const void *raw;	/* the whole raw message (may hold NUL) */
+	const void *raw; /* the whole raw message (may hold NUL) */
 	size_t raw_len;
-	const char *mailbox;	/* NULL: not from IMAP (ticketctl ingest) */
+	const char *mailbox; /* NULL: not from IMAP (ticketctl ingest) */
 	uint32_t uidvalidity;
-	uint32_t uid;		/* 0: not from IMAP */
+	uint32_t uid; /* 0: not from IMAP */
 	const char *message_id;
 	const char *in_reply_to;
 	const char *const *references;
 	size_t n_references;
-	const char *from;	/* sender addr-spec */
-	const char *requester;	/* Reply-To, else From */
-	const char *subject;	/* decoded original */
-	const char *summary;	/* NULL: the subject */
-	const char *date;	/* Date header as sent (untrusted) */
-	const char *text;	/* body text */
-	const char *format;	/* §3 pattern name that matched, "other" */
-	const char *ticket_ref;	/* ticket id found in the subject */
-	const char *priority;	/* "urgent" "complaint" "normal"; NULL normal */
-	const char *category;	/* NULL: "general" */
-	const char *kind;	/* "inquiry" "appeal" "inquiry/appeal" or NULL */
+	const char *from;       /* sender addr-spec */
+	const char *requester;  /* Reply-To, else From */
+	const char *subject;    /* decoded original */
+	const char *summary;    /* NULL: the subject */
+	const char *date;       /* Date header as sent (untrusted) */
+	const char *text;       /* body text */
+	const char *format;     /* §3 pattern name that matched, "other" */
+	const char *ticket_ref; /* ticket id found in the subject */
+	const char *priority;   /* "urgent" "complaint" "normal"; NULL normal */
+	const char *category;   /* NULL: "general" */
+	const char *kind; /* "inquiry" "appeal" "inquiry/appeal" or NULL */
 	bool is_review;
 	const char *user_id;
 	const char *const *order_numbers;
@@ -169,8 +169,8 @@ struct store_msg {
 	size_t n_attachments;
 	/* static reason the parser found for not acking (SPEC §7), or NULL */
 	const char *ack_suppress;
-	bool is_bounce;		/* a DSN / multipart/report */
-	const char *const *bounce_refs;	/* Message-IDs the DSN names */
+	bool is_bounce;                 /* a DSN / multipart/report */
+	const char *const *bounce_refs; /* Message-IDs the DSN names */
 	size_t n_bounce_refs;
 	/* non-NULL: file as a quarantine record with this reason */
 	const char *quarantine_reason;
@@ -181,9 +181,9 @@ struct store_msg {
 
 enum store_outcome {
 	STORE_OUTCOME_NONE = 0,
-	STORE_OUTCOME_NEW,	/* a new ticket */
-	STORE_OUTCOME_FOLLOWUP,	/* appended to an existing ticket */
-	STORE_OUTCOME_QUARANTINE,	/* quarantine record, raw kept */
+	STORE_OUTCOME_NEW,        /* a new ticket */
+	STORE_OUTCOME_FOLLOWUP,   /* appended to an existing ticket */
+	STORE_OUTCOME_QUARANTINE, /* quarantine record, raw kept */
 	/* a record without ticket: a DSN naming one of our acks (the bounce
 	   is recorded against the ack's recipient) */
 	STORE_OUTCOME_SUPPRESSED,
@@ -192,30 +192,30 @@ enum store_outcome {
 /* How a follow-up found its ticket. */
 enum store_match {
 	STORE_MATCH_NONE = 0,
-	STORE_MATCH_SUBJECT,	/* ticket id in the subject */
-	STORE_MATCH_IN_REPLY_TO,	/* In-Reply-To names a message */
-	STORE_MATCH_REFERENCES,	/* References names a message */
-	STORE_MATCH_ACK,	/* In-Reply-To/References names our ack */
-	STORE_MATCH_ORDER,	/* same requester and order number */
+	STORE_MATCH_SUBJECT,     /* ticket id in the subject */
+	STORE_MATCH_IN_REPLY_TO, /* In-Reply-To names a message */
+	STORE_MATCH_REFERENCES,  /* References names a message */
+	STORE_MATCH_ACK,         /* In-Reply-To/References names our ack */
+	STORE_MATCH_ORDER,       /* same requester and order number */
 };
 
 /* What store_file did (or, for STORE_DUPLICATE, what was done before). */
 struct store_result {
 	enum store_outcome outcome;
-	enum store_match match;	/* follow-ups only */
-	char ticket_id[STORE_TICKET_ID_MAX];	/* "" when none */
-	char status[12];	/* the ticket's status after filing, or "" */
-	int64_t message_row;	/* the messages row (dup: the earlier one) */
-	int64_t ack_id;		/* queued ack, or 0 */
+	enum store_match match;              /* follow-ups only */
+	char ticket_id[STORE_TICKET_ID_MAX]; /* "" when none */
+	char status[12];     /* the ticket's status after filing, or "" */
+	int64_t message_row; /* the messages row (dup: the earlier one) */
+	int64_t ack_id;      /* queued ack, or 0 */
 	bool is_ack_queued;
 	/* new ticket without ack: "rate_limit", "bounced", "disabled",
 	   "no_requester" or the parser's reason; "" otherwise */
 	char ack_suppress[64];
-	bool is_third_party;	/* follow-up from someone else */
-	bool is_reopened;	/* follow-up moved the ticket back to open */
+	bool is_third_party; /* follow-up from someone else */
+	bool is_reopened;    /* follow-up moved the ticket back to open */
 	bool is_duplicate;
-	size_t n_bounces;	/* bounces recorded (SUPPRESSED outcome) */
-	char raw_sha256[65];	/* name of the raw file */
+	size_t n_bounces;    /* bounces recorded (SUPPRESSED outcome) */
+	char raw_sha256[65]; /* name of the raw file */
 };
 
 /*
@@ -236,7 +236,7 @@ struct store_result {
  * attachment, missing raw); STORE_BUSY; STORE_FAILED; STORE_NOMEM.
  */
 int store_file(struct store *st, const struct store_msg *m,
-    struct store_result *r, char *err, size_t errlen);
+               struct store_result *r, char *err, size_t errlen);
 
 /*
  * store_begin, store_commit, store_rollback - a batch: the daemon files a
@@ -254,14 +254,16 @@ int store_rollback(struct store *st, char *err, size_t errlen);
  * (both outputs 0) when never saved.
  */
 int store_mailbox_get(struct store *st, const char *mailbox,
-    uint32_t *uidvalidity_r, uint32_t *last_uid_r, char *err, size_t errlen);
+                      uint32_t *uidvalidity_r, uint32_t *last_uid_r, char *err,
+                      size_t errlen);
 
 /*
  * store_mailbox_set - save the position (e.g. last_uid 0 after a
  * UIDVALIDITY change).  store_file advances it by itself.
  */
 int store_mailbox_set(struct store *st, const char *mailbox,
-    uint32_t uidvalidity, uint32_t last_uid, char *err, size_t errlen);
+                      uint32_t uidvalidity, uint32_t last_uid, char *err,
+                      size_t errlen);
 
 /* ---- Outbox ---- */
 
@@ -269,19 +271,19 @@ int store_mailbox_set(struct store *st, const char *mailbox,
 struct store_ack {
 	int64_t id;
 	char ticket_id[STORE_TICKET_ID_MAX];
-	char *to;		/* owned */
-	char *message_id;	/* owned; our ack's Message-ID, <...@...> */
-	char *in_reply_to;	/* owned; the original's Message-ID or NULL */
-	struct strlist references;	/* owned; original's refs + its id */
-	char *subject;		/* owned; the original's subject or NULL */
-	char *summary;		/* owned */
-	char *category;		/* owned */
-	char *priority;		/* owned */
-	char *kind;		/* owned or NULL */
-	char *format;		/* owned or NULL; "other": show the formats */
-	struct strlist order_numbers;	/* owned */
-	struct strlist attachments;	/* owned; filenames */
-	time_t created_at;	/* ticket's */
+	char *to;          /* owned */
+	char *message_id;  /* owned; our ack's Message-ID, <...@...> */
+	char *in_reply_to; /* owned; the original's Message-ID or NULL */
+	struct strlist references; /* owned; original's refs + its id */
+	char *subject;             /* owned; the original's subject or NULL */
+	char *summary;             /* owned */
+	char *category;            /* owned */
+	char *priority;            /* owned */
+	char *kind;                /* owned or NULL */
+	char *format; /* owned or NULL; "other": show the formats */
+	struct strlist order_numbers; /* owned */
+	struct strlist attachments;   /* owned; filenames */
+	time_t created_at;            /* ticket's */
 	time_t due_at;
 	char due_at_iso[STORE_TIME_MAX];
 	char created_at_iso[STORE_TIME_MAX];
@@ -297,7 +299,7 @@ void store_ack_clear(struct store_ack *a);
  * STORE_OK, STORE_NOT_FOUND when none is due, or an error.
  */
 int store_outbox_next(struct store *st, time_t now, struct store_ack *a,
-    char *err, size_t errlen);
+                      char *err, size_t errlen);
 
 /* store_outbox_sent - mark ack id sent.  STORE_NOT_FOUND if no such ack. */
 int store_outbox_sent(struct store *st, int64_t id, char *err, size_t errlen);
@@ -310,29 +312,30 @@ int store_outbox_sent(struct store *st, int64_t id, char *err, size_t errlen);
  * it is now failed.  STORE_NOT_FOUND if no such queued ack.
  */
 int store_outbox_failed(struct store *st, int64_t id, bool permanent,
-    const char *error, bool *is_given_up_r, char *err, size_t errlen);
+                        const char *error, bool *is_given_up_r, char *err,
+                        size_t errlen);
 
 /*
  * store_outbox_retry - requeue failed ack id (0: every failed ack) for
  * now, with a fresh backoff and 3-day window; *count_r (may be NULL) gets
  * the number requeued.  STORE_NOT_FOUND when id names no failed ack.
  */
-int store_outbox_retry(struct store *st, int64_t id, size_t *count_r,
-    char *err, size_t errlen);
+int store_outbox_retry(struct store *st, int64_t id, size_t *count_r, char *err,
+                       size_t errlen);
 
 /* One outbox row for listing. */
 struct store_outbox_row {
 	int64_t id;
 	char ticket_id[STORE_TICKET_ID_MAX];
-	char *to;		/* owned */
-	char *message_id;	/* owned */
-	char status[8];		/* "queued" "sent" "failed" */
+	char *to;         /* owned */
+	char *message_id; /* owned */
+	char status[8];   /* "queued" "sent" "failed" */
 	unsigned attempts;
 	time_t next_attempt_at;
 	char next_attempt_at_iso[STORE_TIME_MAX];
-	char *last_error;	/* owned or NULL */
+	char *last_error; /* owned or NULL */
 	time_t created_at;
-	time_t sent_at;		/* 0 if not sent */
+	time_t sent_at; /* 0 if not sent */
 };
 
 /*
@@ -341,7 +344,8 @@ struct store_outbox_row {
  * and *n_r.
  */
 int store_outbox_list(struct store *st, bool is_failed_only,
-    struct store_outbox_row **rows_r, size_t *n_r, char *err, size_t errlen);
+                      struct store_outbox_row **rows_r, size_t *n_r, char *err,
+                      size_t errlen);
 
 /* store_outbox_list_free - accepts NULL; sets *rows to NULL. */
 void store_outbox_list_free(struct store_outbox_row **rows, size_t n);
@@ -352,21 +356,21 @@ void store_outbox_list_free(struct store_outbox_row **rows, size_t n);
 struct store_ticket_summary {
 	char id[STORE_TICKET_ID_MAX];
 	char status[12];
-	char *priority;		/* owned */
-	char *category;		/* owned */
-	char *kind;		/* owned or NULL */
+	char *priority; /* owned */
+	char *category; /* owned */
+	char *kind;     /* owned or NULL */
 	bool is_review;
-	char *requester;	/* owned or NULL */
-	char *user_id;		/* owned or NULL */
-	char *summary;		/* owned */
-	struct strlist order_numbers;	/* owned */
-	struct strlist screening_numbers;	/* owned */
+	char *requester;                  /* owned or NULL */
+	char *user_id;                    /* owned or NULL */
+	char *summary;                    /* owned */
+	struct strlist order_numbers;     /* owned */
+	struct strlist screening_numbers; /* owned */
 	time_t created_at;
 	char created_at_iso[STORE_TIME_MAX];
 	time_t due_at;
 	char due_at_iso[STORE_TIME_MAX];
-	time_t closed_at;	/* 0 when not closed */
-	bool is_overdue;	/* still "new" past due_at */
+	time_t closed_at; /* 0 when not closed */
+	bool is_overdue;  /* still "new" past due_at */
 	bool is_anonymised;
 	/* "queued" "sent" "failed" "suppressed:<reason>" "none"; owned */
 	char *ack;
@@ -378,11 +382,11 @@ struct store_filter {
 	const char *status;
 	const char *priority;
 	const char *category;
-	bool is_overdue;	/* only overdue tickets */
-	time_t since;		/* created_at >= since */
-	const char *requester;	/* exact, case-insensitive */
-	const char *order_no;	/* holds this order number */
-	size_t limit;		/* at most this many, newest first; 0 all */
+	bool is_overdue;       /* only overdue tickets */
+	time_t since;          /* created_at >= since */
+	const char *requester; /* exact, case-insensitive */
+	const char *order_no;  /* holds this order number */
+	size_t limit;          /* at most this many, newest first; 0 all */
 };
 
 /*
@@ -391,41 +395,41 @@ struct store_filter {
  * for an unknown status or priority name.
  */
 int store_ticket_list(struct store *st, const struct store_filter *f,
-    struct store_ticket_summary **v_r, size_t *n_r, char *err,
-    size_t errlen);
+                      struct store_ticket_summary **v_r, size_t *n_r, char *err,
+                      size_t errlen);
 
 /* store_ticket_list_free - accepts NULL; sets *v to NULL. */
 void store_ticket_list_free(struct store_ticket_summary **v, size_t n);
 
 struct store_attachment {
-	unsigned number;	/* 1-based across the ticket (export N) */
-	char *filename;		/* owned */
-	char *content_type;	/* owned */
+	unsigned number;    /* 1-based across the ticket (export N) */
+	char *filename;     /* owned */
+	char *content_type; /* owned */
 	uint64_t size;
-	char sha256[65];	/* "" when skipped */
-	char *skipped;		/* owned reason, NULL when kept */
+	char sha256[65]; /* "" when skipped */
+	char *skipped;   /* owned reason, NULL when kept */
 };
 
 struct store_message {
 	int64_t row;
-	char *outcome;		/* owned: "ticket" or "followup" */
-	char *message_id;	/* owned or NULL */
-	char *from;		/* owned or NULL */
-	char *subject;		/* owned or NULL */
-	char *date;		/* owned or NULL: the Date header */
-	char *text;		/* owned or NULL */
+	char *outcome;    /* owned: "ticket" or "followup" */
+	char *message_id; /* owned or NULL */
+	char *from;       /* owned or NULL */
+	char *subject;    /* owned or NULL */
+	char *date;       /* owned or NULL: the Date header */
+	char *text;       /* owned or NULL */
 	bool is_third_party;
 	time_t filed_at;
 	char filed_at_iso[STORE_TIME_MAX];
-	char raw_sha256[65];	/* "" when anonymised */
+	char raw_sha256[65]; /* "" when anonymised */
 	uint64_t raw_size;
-	struct store_attachment *attachments;	/* owned array */
+	struct store_attachment *attachments; /* owned array */
 	size_t n_attachments;
 };
 
 struct store_ticket {
 	struct store_ticket_summary t;
-	struct store_message *messages;	/* owned array, filing order */
+	struct store_message *messages; /* owned array, filing order */
 	size_t n_messages;
 };
 
@@ -434,7 +438,7 @@ struct store_ticket {
  * *t_r (caller frees with store_ticket_free).  STORE_NOT_FOUND if none.
  */
 int store_ticket_get(struct store *st, const char *id,
-    struct store_ticket **t_r, char *err, size_t errlen);
+                     struct store_ticket **t_r, char *err, size_t errlen);
 
 /* store_ticket_free - accepts NULL; sets *t to NULL. */
 void store_ticket_free(struct store_ticket **t);
@@ -445,13 +449,13 @@ void store_ticket_free(struct store_ticket **t);
  * STORE_INVALID for another name, STORE_NOT_FOUND for no such ticket.
  */
 int store_ticket_set_status(struct store *st, const char *id,
-    const char *status, char *err, size_t errlen);
+                            const char *status, char *err, size_t errlen);
 
 /* Where attachment N of a ticket lives. */
 struct store_blob_ref {
-	char *path;		/* owned: absolute or state_dir-relative file */
-	char *filename;		/* owned */
-	char *content_type;	/* owned */
+	char *path;         /* owned: absolute or state_dir-relative file */
+	char *filename;     /* owned */
+	char *content_type; /* owned */
 	uint64_t size;
 };
 
@@ -465,24 +469,24 @@ void store_blob_ref_clear(struct store_blob_ref *b);
  * skipped (err says so).
  */
 int store_attachment_path(struct store *st, const char *id, unsigned n,
-    struct store_blob_ref *b, char *err, size_t errlen);
+                          struct store_blob_ref *b, char *err, size_t errlen);
 
 /*
  * store_message_raw_path - the raw file of messages row `row` into *path_r
  * (caller frees).  STORE_NOT_FOUND when no row or it was anonymised.
  */
 int store_message_raw_path(struct store *st, int64_t row, char **path_r,
-    char *err, size_t errlen);
+                           char *err, size_t errlen);
 
 /* ---- Quarantine ---- */
 
 struct store_quarantine_row {
-	int64_t row;		/* messages row: the id for --reprocess */
-	char *reason;		/* owned */
-	char *message_id;	/* owned or NULL */
-	char *from;		/* owned or NULL */
-	char *subject;		/* owned or NULL */
-	char *mailbox;		/* owned or NULL */
+	int64_t row;      /* messages row: the id for --reprocess */
+	char *reason;     /* owned */
+	char *message_id; /* owned or NULL */
+	char *from;       /* owned or NULL */
+	char *subject;    /* owned or NULL */
+	char *mailbox;    /* owned or NULL */
 	uint32_t uid;
 	time_t filed_at;
 	char filed_at_iso[STORE_TIME_MAX];
@@ -494,8 +498,8 @@ struct store_quarantine_row {
  * ones too when is_all) into *rows_r (store_quarantine_list_free).
  */
 int store_quarantine_list(struct store *st, bool is_all,
-    struct store_quarantine_row **rows_r, size_t *n_r, char *err,
-    size_t errlen);
+                          struct store_quarantine_row **rows_r, size_t *n_r,
+                          char *err, size_t errlen);
 
 /* store_quarantine_list_free - accepts NULL; sets *rows to NULL. */
 void store_quarantine_list_free(struct store_quarantine_row **rows, size_t n);
@@ -507,30 +511,30 @@ void store_quarantine_list_free(struct store_quarantine_row **rows, size_t n);
  * transaction.  STORE_NOT_FOUND when row is no quarantine record.
  */
 int store_quarantine_get_raw(struct store *st, int64_t row, char **path_r,
-    char *err, size_t errlen);
+                             char *err, size_t errlen);
 
 /* store_quarantine_mark - mark record `row` reprocessed by hand. */
 int store_quarantine_mark(struct store *st, int64_t row, char *err,
-    size_t errlen);
+                          size_t errlen);
 
 /* ---- Statistics, overdue ---- */
 
 struct store_count {
-	char *name;		/* owned */
+	char *name; /* owned */
 	uint64_t count;
 };
 
 struct store_stats {
 	uint64_t tickets;
 	uint64_t messages;
-	uint64_t by_status[5];	/* new open pending resolved closed */
-	uint64_t by_priority[3];	/* urgent complaint normal */
-	struct store_count *by_category;	/* owned array */
+	uint64_t by_status[5];           /* new open pending resolved closed */
+	uint64_t by_priority[3];         /* urgent complaint normal */
+	struct store_count *by_category; /* owned array */
 	size_t n_categories;
 	uint64_t overdue;
 	uint64_t outbox_queued, outbox_sent, outbox_failed;
-	uint64_t quarantined;	/* not yet reprocessed */
-	uint64_t suppressed;	/* records without ticket (bounces) */
+	uint64_t quarantined; /* not yet reprocessed */
+	uint64_t suppressed;  /* records without ticket (bounces) */
 };
 
 /* The names indexing by_status and by_priority. */
@@ -539,7 +543,7 @@ extern const char *const store_priority_names[3];
 
 /* store_stats - counts into *s (store_stats_clear after use). */
 int store_stats(struct store *st, struct store_stats *s, char *err,
-    size_t errlen);
+                size_t errlen);
 
 /* store_stats_clear - free the owned fields. */
 void store_stats_clear(struct store_stats *s);
@@ -551,16 +555,16 @@ void store_stats_clear(struct store_stats *s);
  * store_ticket_list_free.
  */
 int store_overdue_unlogged(struct store *st, time_t now,
-    struct store_ticket_summary **v_r, size_t *n_r, char *err,
-    size_t errlen);
+                           struct store_ticket_summary **v_r, size_t *n_r,
+                           char *err, size_t errlen);
 
 /* ---- Retention ---- */
 
 struct store_purge_report {
-	uint64_t tickets;	/* deleted or anonymised */
-	uint64_t messages;	/* their messages + old records */
-	uint64_t files;		/* files removed (or that would be) */
-	uint64_t bytes;		/* their size */
+	uint64_t tickets;  /* deleted or anonymised */
+	uint64_t messages; /* their messages + old records */
+	uint64_t files;    /* files removed (or that would be) */
+	uint64_t bytes;    /* their size */
 };
 
 /*
@@ -573,8 +577,7 @@ struct store_purge_report {
  * lock is held, before the commit (a crash in between leaves rows that
  * were being purged without their files).  rep (borrowed) is filled.
  */
-int store_purge(struct store *st, unsigned days, bool dry_run,
-    bool anonymise, struct store_purge_report *rep, char *err,
-    size_t errlen);
+int store_purge(struct store *st, unsigned days, bool dry_run, bool anonymise,
+                struct store_purge_report *rep, char *err, size_t errlen);
 
 #endif

@@ -572,6 +572,18 @@ test_template(void)
 	                   m),
 	          ACK_OK, "empty fields render");
 	CHECK_STR(m->body, "------\r\n", "empty values are -");
+	free(m->body);
+	{
+		static const char *const blank[] = {"\r\n", "", NULL, "\x01"};
+
+		f.order_numbers = blank;
+		f.n_order_numbers = 4;
+		CHECK_INT(t_render(&f, "{order_no}", m), ACK_OK,
+		          "blank list items render");
+		CHECK_STR(m->body, "-\r\n", "blank items skipped");
+		f.order_numbers = NULL;
+		f.n_order_numbers = 0;
+	}
 	CHECK_STR(t_hdr(m, "In-Reply-To"), NULL, "no In-Reply-To");
 	CHECK_STR(t_hdr(m, "References"), NULL, "no References");
 	{

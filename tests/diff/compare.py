@@ -83,6 +83,13 @@ def run_ticketctl(ticketctl, files):
             for f in batch:
                 res[f] = "ticketctl: %s" % e
             continue
+        if p.returncode != 0:
+            # Every input here is a real message; a non-zero exit is a
+            # crash, a sanitizer report or a refused file.
+            err = p.stderr.decode("utf-8", "replace").strip()
+            for f in batch:
+                res[f] = "ticketctl exit %d: %s" % (p.returncode, err[:300])
+            continue
         try:
             arr = json.loads(p.stdout.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:

@@ -2,19 +2,32 @@
 # SPDX-License-Identifier: MIT
 # servers.sh - real IMAP (Dovecot) and SMTP (aiosmtpd relay) servers on
 # 127.0.0.1 for ticketd's integration tests, each set living in one private
-# directory with its own ports, certificates, config, logs and mail.
-# Source it (". tests/integration/servers.sh") and call servers_start DIR,
-# eval "$(servers_env DIR)", ..., servers_stop DIR (from an EXIT trap); or run
-# it: sh tests/integration/servers.sh start|stop|env|restart-imap|
-# stop-smtp|start-smtp DIR [CERT].  A missing dependency fails loudly.
+# directory (ports, certificates, config, logs, mail), so runs can overlap.
+# Source it (". tests/integration/servers.sh") or run it as
+# "sh tests/integration/servers.sh CMD DIR [ARG]".  A missing dependency
+# fails loudly.  Functions (POSIX sh, so they set servers__* globals and
+# the servers.env variables):
+#   servers_start DIR           make DIR's files, start both (~0.3 s)
+#   servers_env DIR             SERVERS_DIR IMAP_PORT IMAPS_PORT SMTP_PORT
+#                               SMTPS_PORT CA_FILE TLS_HOST LMTP_SOCKET
+#                               MAILBOX_PY SERVERS_PYTHON ... for eval
+#   servers_stop DIR            stop both; safe to repeat (call from a trap)
+#   servers_restart_imap DIR [CERT]  stop + start Dovecot, same ports (~1 s)
+#   servers_switch_cert DIR [CERT]   same cert switch by reload (~50 ms)
+#   servers_stop_imap DIR       Dovecot down (servers_restart_imap: up)
+#   servers_stop_smtp DIR / servers_start_smtp DIR   relay down/up
+#   servers_set_mode DIR MODE   SMTP faults: tempfail, permfail (at RCPT),
+#                               tempfail-data, permfail-data, normal
+#   servers_kick DIR USER       drop USER's IMAP connections
+# CERT is localhost (default, from the CA), wrong (CN wrong.example, from
+# the CA), untrusted (self-signed localhost) or expired (from the CA).
+# Users: $SERVERS_USERS, password $SERVERS_PASSWORD.
 #
-# Layout of DIR: servers.env (what servers_env prints), tls/ (ca.pem and
-# the server certs: localhost, wrong [CN wrong.example], untrusted [not
-# signed by the CA], expired), dovecot.conf, users (passwd-file), run/
-# (Dovecot base_dir: master.pid, lmtp socket), dovecot.log, mail/USER/Maildir,
-# smtp.pid, smtp.out (relay diagnostics), smtp.log (one line per accepted
-# message), smtp/NNNN.eml (each accepted message), smtp.mode (fault control:
-# tempfail, permfail, tempfail-data, permfail-data; absent or empty = normal).
+# Layout of DIR: servers.env, tls/ (ca.pem, NAME.pem, NAME.key),
+# dovecot.conf, users (passwd-file), run/ (Dovecot base_dir: master.pid,
+# lmtp socket), dovecot.log, mail/USER/Maildir, smtp.pid, smtp.out (relay
+# diagnostics), smtp.log (one line per accepted message), smtp/NNNN.eml
+# (each accepted message as received), smtp.mode.
 
 SERVERS_PYTHON=${SERVERS_PYTHON:-/usr/bin/python3}
 SERVERS_USERS=${SERVERS_USERS:-"support@example.com alice@example.cn bob@example.com"}
@@ -399,17 +412,51 @@ servers_stop_smtp() {
 	rm -f "$1/smtp.pid"
 }
 
+# servers__open_path DIR - as root, let "nobody" (who owns the mail) reach
+# DIR: add go+x to the parents that lack it when they are ours and inside
+# the temp dir (e.g. DIR=$(mktemp -d)/srv); fail on any other such parent.
+# Group x too: Dovecot's mail processes keep root's group.
+servers__open_path() {
+	servers__tmp=$(cd "${TMPDIR:-/tmp}" && pwd)
+	servers__p=$(dirname "$1")
+	while [ "$servers__p" != / ]; do
+		servers__a=$(stat -c %A "$servers__p") || return 1
+		case $servers__a in
+		??????[xs]??[xt]) ;;
+		*)
+			case $servers__p/ in
+			"$servers__tmp"/?*/ | /tmp/?*/)
+				[ -O "$servers__p" ] && chmod go+x "$servers__p" ||
+				    servers__die "cannot open $servers__p" ||
+				    return 1
+				;;
+			*)
+				servers__die "user nobody cannot reach $1:" \
+				    "$servers__p is $servers__a" || return 1
+				;;
+			esac
+			;;
+		esac
+		servers__p=$(dirname "$servers__p")
+	done
+}
+
 # servers_start DIR - create everything under DIR and start both servers
 servers_start() {
 	[ -n "${1:-}" ] || servers__die "usage: servers_start DIR" || return 1
 	servers__check_deps || return 1
 	mkdir -p "$1" || return 1
 	servers__d=$(cd "$1" && pwd) || return 1
+	# Unix socket paths are limited to 108 bytes.
+	[ "${#servers__d}" -le 70 ] ||
+	    servers__die "path too long for Dovecot's sockets: $servers__d" ||
+	    return 1
 	# Mail is owned by an unprivileged user when we are root: it must be
 	# able to reach DIR/mail (but not list DIR).
 	chmod 711 "$servers__d" || return 1
 	mkdir -p "$servers__d/mail" "$servers__d/smtp" || return 1
 	if [ "$(id -u)" -eq 0 ]; then
+		servers__open_path "$servers__d" || return 1
 		chown nobody:"$(id -gn nobody)" "$servers__d/mail" || return 1
 	fi
 	servers__make_certs "$servers__d" || return 1
@@ -477,6 +524,14 @@ servers_stop() {
 	return $servers__rc
 }
 
+# servers_kick DIR USER - disconnect USER's IMAP sessions (none: fine)
+servers_kick() {
+	doveadm -c "$1/dovecot.conf" kick "$2" >/dev/null 2>&1
+	servers__rc=$?
+	# 68 (EX_NOUSER): USER had no session.
+	[ "$servers__rc" -eq 0 ] || [ "$servers__rc" -eq 68 ]
+}
+
 # servers_env DIR - print shell assignments describing DIR's servers
 servers_env() {
 	cat "$1/servers.env"
@@ -500,12 +555,14 @@ if [ "$(basename "$0")" = servers.sh ] && [ $# -ge 1 ]; then
 	stop) servers_stop "$@" ;;
 	env) servers_env "$@" ;;
 	restart-imap) servers_restart_imap "$@" ;;
+	switch-cert) servers_switch_cert "$@" ;;
+	kick) servers_kick "$@" ;;
 	stop-smtp) servers_stop_smtp "$@" ;;
 	start-smtp) servers_start_smtp "$@" ;;
 	mode) servers_set_mode "$@" ;;
 	*)
 		echo "usage: sh servers.sh start|stop|env|restart-imap|" \
-		    "stop-smtp|start-smtp|mode DIR [ARG]" >&2
+		    "switch-cert|kick|stop-smtp|start-smtp|mode DIR [ARG]" >&2
 		exit 2
 		;;
 	esac

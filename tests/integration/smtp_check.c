@@ -36,9 +36,9 @@ static _Noreturn void
 usage(void)
 {
 	fprintf(stderr, "usage: smtp_check --url U --to ADDR [--ca F] "
-			"[--user U --password-file F] [--tls-required] "
-			"[--timeout S] send|run:CMD...\n"
-			"       smtp_check tls-modes URL=MODE...\n");
+	                "[--user U --password-file F] [--tls-required] "
+	                "[--timeout S] send|run:CMD...\n"
+	                "       smtp_check tls-modes URL=MODE...\n");
 	exit(2);
 }
 
@@ -140,9 +140,9 @@ send_one(struct smtp *smtp, const struct opts *o, int n)
 	(void)smtp_send(smtp, o->to, out.data, out.len, &r);
 	printf("send=%d ticket=%s status=%s code=%ld curl=%d "
 	       "new_connections=%ld ms=%lld message_id=%s error=%s\n",
-	    n, id, smtp_status_name(r.status), r.code, r.curl_code,
-	    r.new_connections, now_ms() - t0, msgid,
-	    r.error[0] != '\0' ? r.error : "-");
+	       n, id, smtp_status_name(r.status), r.code, r.curl_code,
+	       r.new_connections, now_ms() - t0, msgid,
+	       r.error[0] != '\0' ? r.error : "-");
 	fflush(stdout);
 	buf_free(&out);
 	return 0;
@@ -161,11 +161,10 @@ tls_modes(int argc, char **argv)
 
 	for (i = 0; i < argc; i++) {
 		want = strrchr(argv[i], '=');
-		if (want == NULL ||
-		    (size_t)(want - argv[i]) >= sizeof(url))
+		if (want == NULL || (size_t)(want - argv[i]) >= sizeof(url))
 			usage();
-		(void)snprintf(url, sizeof(url), "%.*s",
-		    (int)(want - argv[i]), argv[i]);
+		(void)snprintf(url, sizeof(url), "%.*s", (int)(want - argv[i]),
+		               argv[i]);
 		want++;
 		mode = smtp_tls_mode(url);
 		got = mode >= 0 && mode <= 2 ? names[mode] : "bad_config";
@@ -181,8 +180,8 @@ tls_modes(int argc, char **argv)
 		if (strcmp(got, want) == 0) {
 			printf("ok - tls mode %s = %s\n", url, want);
 		} else {
-			printf("FAIL - tls mode %s: got %s, want %s (%s)\n", url,
-			    got, want, err);
+			printf("FAIL - tls mode %s: got %s, want %s (%s)\n",
+			       url, got, want, err);
 			bad++;
 		}
 	}
@@ -256,7 +255,7 @@ main(int argc, char **argv)
 		password = read_password(o.password_file);
 		if (password == NULL) {
 			fprintf(stderr, "smtp_check: cannot read %s\n",
-			    o.password_file);
+			        o.password_file);
 			return 1;
 		}
 	}
@@ -275,7 +274,7 @@ main(int argc, char **argv)
 	}
 	if (rc != SMTP_OK) {
 		fprintf(stderr, "smtp_check: smtp_new: %s: %s\n",
-		    smtp_status_name(rc), err);
+		        smtp_status_name(rc), err);
 		return 1;
 	}
 	for (i = o.first_step; i < argc && status == 0; i++) {

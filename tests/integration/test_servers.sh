@@ -1,11 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # test_servers.sh - smoke test of the integration harness itself: starts the
-# private Dovecot and SMTP relay of servers.sh, then checks APPEND/fetch (with
-# a GBK subject), IMAPS and STARTTLS certificate checks (good, wrong host,
-# unknown CA), SMTP delivery through LMTP, AUTH, the fault modes, SMTP
-# down/up on the same port and IDLE.  Prints ok/FAIL per check and ends with
-# "N passed, N failed".  Servers are stopped on every exit path.
+# private Dovecot and SMTP relay of servers.sh, then checks mailbox.py
+# (APPEND/fetch with a GBK subject, flags, folders), IMAPS and STARTTLS
+# certificate checks (good, wrong host, unknown CA, expired; python and
+# gnutls-cli), SMTP delivery through LMTP, AUTH, STARTTLS, SMTPS, the fault
+# modes, Dovecot down, SMTP down/up on the same port, and IDLE.  Prints
+# ok/FAIL per check and ends with "N passed, N failed".  Servers are
+# stopped on every exit path.
 # shellcheck disable=SC2317 # cleanup and the helpers run via trap/"$@"
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/servers.sh
@@ -126,26 +128,56 @@ else
 	bad "uidvalidity is a number" "$(mb uidvalidity 2>&1)"
 fi
 
+# smtp ARGS: send one message, print "ok" or "CODE" of the first refusal.
+smtp() {
+	"$PY" - "$SMTP_PORT" "$SMTPS_PORT" "$CA_FILE" "$@" <<'EOF'
+import smtplib, socket, ssl, sys
+port, sport, ca, mode, rcpt = sys.argv[1:6]
+user = sys.argv[6] if len(sys.argv) > 6 else None
+pw = sys.argv[7] if len(sys.argv) > 7 else None
+msg = ("From: support@example.com\r\nTo: %s\r\nSubject: test %s\r\n"
+       "Message-ID: <smtp-%s@example.com>\r\n\r\nbody\r\n" % (rcpt, mode, mode))
+try:
+    ctx = ssl.create_default_context(cafile=ca)
+    if mode == "smtps":
+        s = smtplib.SMTP_SSL("127.0.0.1", int(sport), timeout=10,
+                             context=ctx)
+    else:
+        s = smtplib.SMTP("127.0.0.1", int(port), timeout=10)
+    if mode == "starttls":
+        s._host = "localhost"
+        s.starttls(context=ctx)
+    if user:
+        s.login(user, pw)
+    s.sendmail("support@example.com", [rcpt], msg.encode())
+    s.quit()
+    print("ok")
+except smtplib.SMTPRecipientsRefused as e:
+    print(list(e.recipients.values())[0][0])
+except smtplib.SMTPResponseException as e:
+    print(e.smtp_code)
+except ConnectionRefusedError:
+    print("refused")
+except Exception as e:
+    print("error: %r" % e)
+EOF
+}
+
 # --- TLS -------------------------------------------------------------------
 # tls_check MODE PORT: MODE implicit|starttls; prints "ok" or the error.
 tls_check() {
 	"$PY" - "$1" "$2" "$CA_FILE" <<'EOF'
-import imaplib, ssl, sys
+import imaplib, socket, ssl, sys
 mode, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 ctx = ssl.create_default_context(cafile=ca)
 try:
     if mode == "implicit":
-        with ssl.create_default_context(cafile=ca).wrap_socket(
-                __import__("socket").create_connection(("127.0.0.1", port),
-                                                       timeout=5),
-                server_hostname="localhost") as s:
-            s.settimeout(5)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
             line = s.recv(100)
             assert line.startswith(b"* OK"), line
     else:
-        class IMAP(imaplib.IMAP4):
-            pass
-        m = IMAP("127.0.0.1", port, timeout=5)
+        m = imaplib.IMAP4("127.0.0.1", port, timeout=5)
         m._host = "localhost"   # verify the name, connect to the address
         m.starttls(ssl_context=ctx)
         m.login("support@example.com", "secret")
@@ -200,6 +232,8 @@ if servers_switch_cert "$D" expired; then
 else
 	bad "switch IMAP to expired cert"
 fi
+servers_stop_imap "$D"
+expect_out "SMTP with Dovecot down gives 451" 451 smtp plain alice@example.cn
 if servers_restart_imap "$D"; then
 	expect_out "good cert again after restart" ok \
 	    tls_check implicit "$IMAPS_PORT"
@@ -209,40 +243,6 @@ else
 fi
 
 # --- SMTP --------------------------------------------------------------------
-# smtp ARGS: send one message, print "ok" or "CODE" of the first refusal.
-smtp() {
-	"$PY" - "$SMTP_PORT" "$SMTPS_PORT" "$CA_FILE" "$@" <<'EOF'
-import smtplib, socket, ssl, sys
-port, sport, ca, mode, rcpt = sys.argv[1:6]
-user = sys.argv[6] if len(sys.argv) > 6 else None
-pw = sys.argv[7] if len(sys.argv) > 7 else None
-msg = ("From: support@example.com\r\nTo: %s\r\nSubject: test %s\r\n"
-       "Message-ID: <smtp-%s@example.com>\r\n\r\nbody\r\n" % (rcpt, mode, mode))
-try:
-    ctx = ssl.create_default_context(cafile=ca)
-    if mode == "smtps":
-        s = smtplib.SMTP_SSL("127.0.0.1", int(sport), timeout=10,
-                             context=ctx)
-    else:
-        s = smtplib.SMTP("127.0.0.1", int(port), timeout=10)
-    if mode == "starttls":
-        s._host = "localhost"
-        s.starttls(context=ctx)
-    if user:
-        s.login(user, pw)
-    s.sendmail("support@example.com", [rcpt], msg.encode())
-    s.quit()
-    print("ok")
-except smtplib.SMTPRecipientsRefused as e:
-    print(list(e.recipients.values())[0][0])
-except smtplib.SMTPResponseException as e:
-    print(e.smtp_code)
-except ConnectionRefusedError:
-    print("refused")
-except Exception as e:
-    print("error: %r" % e)
-EOF
-}
 expect_out "SMTP to alice@example.cn" ok smtp plain alice@example.cn
 expect_out "delivered into alice's INBOX" 1 \
     mb --user alice@example.cn wait --count 1 --timeout 10
@@ -328,6 +328,35 @@ if [ "$out" = "* 3 EXISTS" ]; then
 	ok "IDLE reports the new message ($out)"
 else
 	bad "IDLE reports the new message" "$out"
+fi
+
+# --- kick ------------------------------------------------------------------
+# Log in as bob, run servers_kick from the snippet, expect BYE or EOF.
+out=$("$PY" - "$IMAP_PORT" "$D" <<'EOF'
+import socket, subprocess, sys
+port, d = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"a LOGIN bob@example.com secret\r\n")
+while not f.readline().startswith(b"a "):
+    pass
+subprocess.run(["sh", "-c", '. tests/integration/servers.sh && '
+                'servers_kick "$1" bob@example.com', "sh", d], check=True)
+s.settimeout(5)
+rest = b"".join(iter(f.readline, b""))
+print("closed" if b"BYE" in rest or rest == b"" else repr(rest))
+EOF
+)
+if [ "$out" = closed ]; then
+	ok "servers_kick drops the session"
+else
+	bad "servers_kick drops the session" "$out"
+fi
+if servers_kick "$D" alice@example.cn; then
+	ok "servers_kick without a session"
+else
+	bad "servers_kick without a session"
 fi
 
 # --- stop ------------------------------------------------------------------

@@ -90,7 +90,7 @@ open_with(const struct store_settings *s)
 	rc = store_open(s, &st, err, sizeof(err));
 	if (rc != STORE_OK) {
 		fprintf(stderr, "store_open: %s: %s\n", store_status_name(rc),
-		    err);
+		        err);
 		exit(2);
 	}
 	return st;
@@ -107,8 +107,7 @@ open_dir(const char *dir)
 
 /* msg - a minimal message; raw is a literal. */
 static struct store_msg
-msg(const char *raw, const char *msgid, const char *from,
-    const char *subject)
+msg(const char *raw, const char *msgid, const char *from, const char *subject)
 {
 	struct store_msg m;
 
@@ -176,7 +175,7 @@ sha_file(const char *path, char hex[65], size_t *size_r)
 /* blob_file - path of a blob under dir/sub. */
 static void
 blob_file(const char *dir, const char *sub, const char *hex, char *out,
-    size_t n)
+          size_t n)
 {
 	(void)snprintf(out, n, "%s/%s/%.2s/%s", dir, sub, hex, hex);
 }
@@ -230,7 +229,7 @@ test_new_ticket(void)
 	fake_now = T0;
 	st = open_dir(dir);
 	m = msg("From: a@b.cn\r\nSubject: x\r\n\r\nbody\r\n", "<m1@b.cn>",
-	    "A@B.cn", "[紧急][A123456]角色数据丢失需恢复");
+	        "A@B.cn", "[紧急][A123456]角色数据丢失需恢复");
 	m.priority = "urgent";
 	m.category = "data_loss";
 	m.user_id = "A123456";
@@ -247,7 +246,7 @@ test_new_ticket(void)
 	CHECK_STR(r.ack_suppress, "", "no suppress");
 	CHECK(!r.is_duplicate, "not dup");
 	CHECK_INT(store_ticket_get(st, r.ticket_id, &t, err, sizeof(err)),
-	    STORE_OK, "get");
+	          STORE_OK, "get");
 	if (t != NULL) {
 		CHECK_STR(t->t.priority, "urgent", "priority");
 		CHECK_STR(t->t.category, "data_loss", "category");
@@ -256,23 +255,23 @@ test_new_ticket(void)
 		CHECK_STR(t->t.user_id, "A123456", "user id");
 		CHECK_STR(t->t.summary, "角色数据丢失需恢复", "summary");
 		CHECK_STR(t->t.created_at_iso, "2023-11-05T16:23:00+08:00",
-		    "created_at iso");
+		          "created_at iso");
 		CHECK_STR(t->t.due_at_iso, "2023-11-05T16:33:00+08:00",
-		    "due 10 min");
+		          "due 10 min");
 		CHECK_STR(t->t.ack, "queued", "ack queued");
 		CHECK_INT(t->t.order_numbers.n, 2, "order numbers");
 		if (t->t.order_numbers.n == 2) {
 			CHECK_STR(t->t.order_numbers.v[0], "123456", "order 1");
 			CHECK_STR(t->t.order_numbers.v[1], "SK-88123",
-			    "order 2");
+			          "order 2");
 		}
 		CHECK_INT(t->n_messages, 1, "one message");
 		if (t->n_messages == 1) {
 			CHECK_STR(t->messages[0].message_id, "<m1@b.cn>",
-			    "message id");
+			          "message id");
 			CHECK_STR(t->messages[0].outcome, "ticket", "outcome");
 			CHECK_STR(t->messages[0].raw_sha256, r.raw_sha256,
-			    "raw sha");
+			          "raw sha");
 		}
 	}
 	store_ticket_free(&t);
@@ -282,21 +281,21 @@ test_new_ticket(void)
 	CHECK_INT(size, m.raw_len, "raw size");
 	/* Second ticket, normal priority: 30 min, id 002. */
 	m = msg("From: c@d.cn\r\n\r\nother\r\n", "<m2@d.cn>", "c@d.cn",
-	    "hello");
+	        "hello");
 	r = FILE_OK(st, &m);
 	CHECK_STR(r.ticket_id, "CM-20231105-002", "second id");
 	CHECK_INT(store_ticket_get(st, r.ticket_id, &t, err, sizeof(err)),
-	    STORE_OK, "get 2");
+	          STORE_OK, "get 2");
 	if (t != NULL) {
 		CHECK_STR(t->t.priority, "normal", "default priority");
 		CHECK_STR(t->t.category, "general", "default category");
 		CHECK_STR(t->t.summary, "hello", "summary = subject");
 		CHECK_STR(t->t.due_at_iso, "2023-11-05T16:53:00+08:00",
-		    "due 30 min");
+		          "due 30 min");
 	}
 	store_ticket_free(&t);
 	CHECK_STR(store_format_time(st, T0, buf), "2023-11-05T16:23:00+08:00",
-	    "store_format_time");
+	          "store_format_time");
 	store_close(&st);
 	CHECK(st == NULL, "close clears pointer");
 	rmtree(dir);
@@ -308,7 +307,7 @@ static void
 test_followups(void)
 {
 	static const char *const refs[] = {"<unrelated@x>", "<m1@b.cn>",
-	    "<other@y>"};
+	                                   "<other@y>"};
 	static const char *const refs_ack[1] = {NULL};
 	static const char *const orders[] = {"884213"};
 	static const char *const orders2[] = {"999999"};
@@ -354,13 +353,13 @@ test_followups(void)
 
 	/* Our ack's Message-ID. */
 	CHECK_INT(store_outbox_next(st, 0, &a, err, sizeof(err)), STORE_OK,
-	    "outbox has the ack");
+	          "outbox has the ack");
 	(void)snprintf(ackid, sizeof(ackid), "%s",
-	    a.message_id != NULL ? a.message_id : "");
+	               a.message_id != NULL ? a.message_id : "");
 	CHECK(strncmp(ackid, "<ack.CM-20231105-001.", 21) == 0,
-	    "ack Message-ID names the ticket");
+	      "ack Message-ID names the ticket");
 	CHECK(strstr(ackid, "@support.example.com>") != NULL,
-	    "ack Message-ID domain");
+	      "ack Message-ID domain");
 	CHECK_STR(a.in_reply_to, "<m1@b.cn>", "ack In-Reply-To");
 	store_ack_clear(&a);
 	m = msg("raw 5", "<m5@b.cn>", "a@b.cn", "reply to ack");
@@ -377,14 +376,14 @@ test_followups(void)
 	r = FILE_OK(st, &m);
 	CHECK(r.is_third_party, "third party flagged");
 	CHECK_INT(store_ticket_get(st, first.ticket_id, &t, err, sizeof(err)),
-	    STORE_OK, "get");
+	          STORE_OK, "get");
 	if (t != NULL) {
 		CHECK_INT(t->n_messages, 6, "six messages");
 		if (t->n_messages == 6) {
 			CHECK(t->messages[5].is_third_party, "stored flag");
 			CHECK(!t->messages[1].is_third_party, "others not");
 			CHECK_STR(t->messages[5].outcome, "followup",
-			    "outcome followup");
+			          "outcome followup");
 		}
 		CHECK_STR(t->t.status, "new", "still new");
 	}
@@ -426,8 +425,8 @@ test_followups(void)
 	CHECK(strcmp(r.ticket_id, o.ticket_id) != 0, "a different ticket");
 	/* Closed tickets do not merge. */
 	CHECK_INT(store_ticket_set_status(st, r.ticket_id, "closed", err,
-		      sizeof(err)),
-	    STORE_OK, "close");
+	                                  sizeof(err)),
+	          STORE_OK, "close");
 	m = msg("raw o5", "<o5@p.cn>", "p@p.cn", "订单号884213 once more");
 	m.order_numbers = orders;
 	m.n_order_numbers = 1;
@@ -488,8 +487,9 @@ test_reopen(void)
 	first = FILE_OK(st, &m);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		CHECK_INT(store_ticket_set_status(st, first.ticket_id,
-			      cases[i].before, err, sizeof(err)),
-		    STORE_OK, "set status");
+		                                  cases[i].before, err,
+		                                  sizeof(err)),
+		          STORE_OK, "set status");
 		(void)snprintf(raw, sizeof(raw), "follow-up %zu", i);
 		(void)snprintf(mid, sizeof(mid), "<r%zu@x>", i + 1);
 		m = msg(raw, mid, "a@x.cn", "Re: 复议");
@@ -503,18 +503,18 @@ test_reopen(void)
 		CHECK_INT(r.is_reopened, cases[i].is_reopened, "reopened");
 	}
 	CHECK_INT(store_ticket_get(st, first.ticket_id, &t, err, sizeof(err)),
-	    STORE_OK, "get");
+	          STORE_OK, "get");
 	if (t != NULL) {
 		CHECK(t->t.is_review, "review flag set");
 		CHECK(t->t.closed_at == 0, "reopened: closed_at cleared");
 	}
 	store_ticket_free(&t);
 	CHECK_INT(store_ticket_set_status(st, first.ticket_id, "done", err,
-		      sizeof(err)),
-	    STORE_INVALID, "bad status name");
+	                                  sizeof(err)),
+	          STORE_INVALID, "bad status name");
 	CHECK_INT(store_ticket_set_status(st, "CM-20000101-001", "open", err,
-		      sizeof(err)),
-	    STORE_NOT_FOUND, "no such ticket");
+	                                  sizeof(err)),
+	          STORE_NOT_FOUND, "no such ticket");
 	store_close(&st);
 	rmtree(dir);
 	free(dir);
@@ -534,7 +534,7 @@ test_duplicates(void)
 	fake_now = T0;
 	st = open_dir(dir);
 	m = msg("Received: one\r\nMessage-ID: <d1@x>\r\n\r\nbody", "<d1@x>",
-	    "u@x.cn", "dup test");
+	        "u@x.cn", "dup test");
 	m.text = "body";
 	m.mailbox = "INBOX";
 	m.uidvalidity = 7;
@@ -552,23 +552,23 @@ test_duplicates(void)
 	r = FILE_DUP(st, &m);
 	CHECK_STR(r.ticket_id, a.ticket_id, "dup by Message-ID + hash");
 	CHECK_INT(store_mailbox_get(st, "INBOX", &uv, &last, err, sizeof(err)),
-	    STORE_OK, "mailbox position");
+	          STORE_OK, "mailbox position");
 	CHECK_INT(uv, 8, "duplicate still advances uidvalidity");
 	CHECK_INT(last, 3, "and last uid");
 	/* Re-delivered with other transport headers: same content. */
 	m = msg("Received: two\r\nMessage-ID: <d1@x>\r\n\r\nbody", "<d1@x>",
-	    "u@x.cn", "dup test");
+	        "u@x.cn", "dup test");
 	m.text = "body";
 	r = FILE_DUP(st, &m);
 	CHECK_STR(r.ticket_id, a.ticket_id, "dup by Message-ID + content");
 	/* Same Message-ID, different body: not a duplicate. */
 	m = msg("Message-ID: <d1@x>\r\n\r\nanother body", "<d1@x>", "u@x.cn",
-	    "dup test");
+	        "dup test");
 	r = FILE_OK(st, &m);
 	CHECK(!r.is_duplicate, "different body is filed");
 	CHECK(strcmp(r.ticket_id, a.ticket_id) != 0 ||
-		r.outcome == STORE_OUTCOME_FOLLOWUP,
-	    "filed as something");
+	          r.outcome == STORE_OUTCOME_FOLLOWUP,
+	      "filed as something");
 	/* No Message-ID, no UID: never a duplicate. */
 	m = msg("no id", NULL, "u@x.cn", "x");
 	r = FILE_OK(st, &m);
@@ -628,11 +628,11 @@ test_ids(void)
 	/* Never reused after purge. */
 	st = open_dir(dir);
 	CHECK_INT(store_ticket_set_status(st, "CM-20231106-001", "closed", err,
-		      sizeof(err)),
-	    STORE_OK, "close");
+	                                  sizeof(err)),
+	          STORE_OK, "close");
 	fake_now += 40 * DAY;
 	CHECK_INT(store_purge(st, 30, false, false, &rep, err, sizeof(err)),
-	    STORE_OK, "purge");
+	          STORE_OK, "purge");
 	CHECK_INT(rep.tickets, 1, "purged one");
 	fake_now = T0 + 16 * 3600 + 60;
 	m = msg("after purge", NULL, "a@x.cn", "x");
@@ -731,9 +731,9 @@ test_bounce(void)
 	m = msg("to bounce", "<b1@x>", "gone@x.cn", "x");
 	first = FILE_OK(st, &m);
 	CHECK_INT(store_outbox_next(st, 0, &a, err, sizeof(err)), STORE_OK,
-	    "ack");
+	          "ack");
 	(void)snprintf(ackid, sizeof(ackid), "%s",
-	    a.message_id != NULL ? a.message_id : "");
+	               a.message_id != NULL ? a.message_id : "");
 	store_ack_clear(&a);
 	/* A DSN that names nothing of ours becomes a ticket. */
 	m = msg("dsn other", "<dsn0@mx>", "mailer-daemon@mx", "Undelivered");
@@ -758,7 +758,7 @@ test_bounce(void)
 	CHECK_INT(r.n_bounces, 1, "one bounce");
 	CHECK_STR(r.ticket_id, first.ticket_id, "names the ticket");
 	CHECK_INT(store_outbox_list(st, true, &rows, &n, err, sizeof(err)),
-	    STORE_OK, "failed list");
+	          STORE_OK, "failed list");
 	CHECK_INT(n, 1, "the bounced ack failed");
 	if (n == 1)
 		CHECK_STR(rows[0].last_error, "bounced", "reason");
@@ -782,8 +782,8 @@ test_bounce(void)
 static void
 test_outbox(void)
 {
-	static const time_t delays[] = {60, 120, 240, 480, 960, 1920, 3600,
-	    3600};
+	static const time_t delays[] = {60,  120,  240,  480,
+	                                960, 1920, 3600, 3600};
 	static const char *const orders[] = {"A1B2C3"};
 	struct store_attachment_in att[1];
 	char *dir = new_dir();
@@ -817,7 +817,7 @@ test_outbox(void)
 	m.n_attachments = 1;
 	r = FILE_OK(st, &m);
 	CHECK_INT(store_outbox_next(st, 0, &a, err, sizeof(err)), STORE_OK,
-	    "next");
+	          "next");
 	CHECK_INT(a.id, r.ack_id, "ack id");
 	CHECK_STR(a.ticket_id, r.ticket_id, "ticket id");
 	CHECK_STR(a.to, "o@x.cn", "to");
@@ -836,15 +836,16 @@ test_outbox(void)
 	store_ack_clear(&a);
 	t = T0;
 	for (i = 0; i < sizeof(delays) / sizeof(delays[0]); i++) {
-		CHECK_INT(store_outbox_failed(st, id, false, "421 try later\r\n",
-			      &is_given_up, err, sizeof(err)),
-		    STORE_OK, "temporary failure");
+		CHECK_INT(store_outbox_failed(st, id, false,
+		                              "421 try later\r\n", &is_given_up,
+		                              err, sizeof(err)),
+		          STORE_OK, "temporary failure");
 		CHECK(!is_given_up, "not given up");
 		CHECK_INT(store_outbox_next(st, t + delays[i] - 1, &a, err,
-			      sizeof(err)),
-		    STORE_NOT_FOUND, "not due yet");
-		CHECK_INT(store_outbox_next(st, t + delays[i], &a, err,
-			      sizeof(err)),
+		                            sizeof(err)),
+		          STORE_NOT_FOUND, "not due yet");
+		CHECK_INT(
+		    store_outbox_next(st, t + delays[i], &a, err, sizeof(err)),
 		    STORE_OK, "due after the backoff");
 		CHECK_INT(a.attempts, i + 1, "attempts");
 		store_ack_clear(&a);
@@ -852,52 +853,52 @@ test_outbox(void)
 		fake_now = t;
 	}
 	CHECK_INT(store_outbox_list(st, false, &rows, &n, err, sizeof(err)),
-	    STORE_OK, "list");
+	          STORE_OK, "list");
 	if (n == 1)
 		CHECK_STR(rows[0].last_error, "421 try later",
-		    "error stored without controls");
+		          "error stored without controls");
 	store_outbox_list_free(&rows, n);
 	fake_now = T0 + 3 * DAY;
 	CHECK_INT(store_outbox_failed(st, id, false, "421", &is_given_up, err,
-		      sizeof(err)),
-	    STORE_OK, "failure after 3 days");
+	                              sizeof(err)),
+	          STORE_OK, "failure after 3 days");
 	CHECK(is_given_up, "given up after 3 days");
 	ack_of(st, r.ticket_id, ack, sizeof(ack));
 	CHECK_STR(ack, "failed", "ack failed");
 	CHECK_INT(store_outbox_next(st, fake_now + DAY, &a, err, sizeof(err)),
-	    STORE_NOT_FOUND, "failed acks are not sent");
-	CHECK_INT(store_outbox_failed(st, id, false, "x", NULL, err,
-		      sizeof(err)),
+	          STORE_NOT_FOUND, "failed acks are not sent");
+	CHECK_INT(
+	    store_outbox_failed(st, id, false, "x", NULL, err, sizeof(err)),
 	    STORE_NOT_FOUND, "not queued any more");
 	CHECK_INT(store_outbox_retry(st, id, &count, err, sizeof(err)),
-	    STORE_OK, "retry");
+	          STORE_OK, "retry");
 	CHECK_INT(count, 1, "one requeued");
 	CHECK_INT(store_outbox_retry(st, id, &count, err, sizeof(err)),
-	    STORE_NOT_FOUND, "nothing to requeue");
+	          STORE_NOT_FOUND, "nothing to requeue");
 	CHECK_INT(store_outbox_next(st, 0, &a, err, sizeof(err)), STORE_OK,
-	    "requeued is due now");
+	          "requeued is due now");
 	CHECK_INT(a.attempts, 0, "fresh attempts");
 	store_ack_clear(&a);
 	/* Fresh 3-day window: a temporary failure now waits again. */
 	CHECK_INT(store_outbox_failed(st, id, false, "421", &is_given_up, err,
-		      sizeof(err)),
-	    STORE_OK, "temp after retry");
+	                              sizeof(err)),
+	          STORE_OK, "temp after retry");
 	CHECK(!is_given_up, "window restarted");
 	CHECK_INT(store_outbox_failed(st, id, true, "550 no such user",
-		      &is_given_up, err, sizeof(err)),
-	    STORE_OK, "permanent");
+	                              &is_given_up, err, sizeof(err)),
+	          STORE_OK, "permanent");
 	CHECK(is_given_up, "permanent fails at once");
-	CHECK_INT(store_outbox_retry(st, 0, &count, err, sizeof(err)),
-	    STORE_OK, "retry all");
+	CHECK_INT(store_outbox_retry(st, 0, &count, err, sizeof(err)), STORE_OK,
+	          "retry all");
 	CHECK_INT(count, 1, "one requeued");
 	CHECK_INT(store_outbox_sent(st, id, err, sizeof(err)), STORE_OK,
-	    "sent");
+	          "sent");
 	ack_of(st, r.ticket_id, ack, sizeof(ack));
 	CHECK_STR(ack, "sent", "ack sent");
 	CHECK_INT(store_outbox_next(st, fake_now + DAY, &a, err, sizeof(err)),
-	    STORE_NOT_FOUND, "nothing left");
+	          STORE_NOT_FOUND, "nothing left");
 	CHECK_INT(store_outbox_sent(st, 9999, err, sizeof(err)),
-	    STORE_NOT_FOUND, "unknown ack");
+	          STORE_NOT_FOUND, "unknown ack");
 	store_close(&st);
 	rmtree(dir);
 	free(dir);
@@ -939,7 +940,7 @@ test_attachments(void)
 	m.n_attachments = 3;
 	r = FILE_OK(st, &m);
 	CHECK_INT(store_ticket_get(st, r.ticket_id, &t, err, sizeof(err)),
-	    STORE_OK, "get");
+	          STORE_OK, "get");
 	if (t != NULL && t->n_messages == 1 &&
 	    t->messages[0].n_attachments == 3) {
 		struct store_attachment *a = t->messages[0].attachments;
@@ -953,30 +954,30 @@ test_attachments(void)
 		CHECK_INT(a[1].size, 30u * 1024 * 1024, "skipped size");
 		CHECK_STR(a[2].filename, "attachment-3", "empty name");
 		CHECK_STR(a[2].content_type, "application/octet-stream",
-		    "default type");
+		          "default type");
 	} else {
 		CHECK(0, "three attachments");
 	}
 	store_ticket_free(&t);
-	CHECK_INT(store_attachment_path(st, r.ticket_id, 1, &b, err,
-		      sizeof(err)),
+	CHECK_INT(
+	    store_attachment_path(st, r.ticket_id, 1, &b, err, sizeof(err)),
 	    STORE_OK, "path 1");
-	CHECK_INT(sha_file(b.path != NULL ? b.path : "/nonexistent", hex,
-		      &size),
-	    0, "attachment file");
+	CHECK_INT(
+	    sha_file(b.path != NULL ? b.path : "/nonexistent", hex, &size), 0,
+	    "attachment file");
 	CHECK_STR(hex, att[0].sha256, "file hash matches");
 	CHECK_STR(b.filename, "a.txt", "ref filename");
 	CHECK(strstr(b.path, "a.txt") == NULL, "filename is not the path");
 	store_blob_ref_clear(&b);
-	CHECK_INT(store_attachment_path(st, r.ticket_id, 2, &b, err,
-		      sizeof(err)),
+	CHECK_INT(
+	    store_attachment_path(st, r.ticket_id, 2, &b, err, sizeof(err)),
 	    STORE_NOT_FOUND, "skipped has no file");
 	CHECK(strstr(err, "too_large") != NULL, "err says why");
-	CHECK_INT(store_attachment_path(st, r.ticket_id, 4, &b, err,
-		      sizeof(err)),
+	CHECK_INT(
+	    store_attachment_path(st, r.ticket_id, 4, &b, err, sizeof(err)),
 	    STORE_NOT_FOUND, "no 4th");
-	CHECK_INT(store_attachment_path(st, r.ticket_id, 0, &b, err,
-		      sizeof(err)),
+	CHECK_INT(
+	    store_attachment_path(st, r.ticket_id, 0, &b, err, sizeof(err)),
 	    STORE_NOT_FOUND, "numbered from 1");
 	/* A wrong hash from the caller is refused, nothing filed. */
 	att[0].sha256 =
@@ -1020,9 +1021,8 @@ test_quarantine(void)
 	CHECK(!q.is_ack_queued, "no ack");
 	r = FILE_DUP(st, &m);
 	CHECK_INT(r.outcome, STORE_OUTCOME_QUARANTINE, "dup of quarantine");
-	CHECK_INT(store_quarantine_list(st, false, &rows, &n, err,
-		      sizeof(err)),
-	    STORE_OK, "list");
+	CHECK_INT(store_quarantine_list(st, false, &rows, &n, err, sizeof(err)),
+	          STORE_OK, "list");
 	CHECK_INT(n, 1, "one record");
 	if (n == 1) {
 		CHECK_INT(rows[0].row, q.message_row, "row");
@@ -1032,34 +1032,33 @@ test_quarantine(void)
 	}
 	store_quarantine_list_free(&rows, n);
 	CHECK_INT(store_quarantine_get_raw(st, q.message_row, &path, err,
-		      sizeof(err)),
-	    STORE_OK, "raw path");
-	CHECK_INT(sha_file(path != NULL ? path : "/nonexistent", hex, NULL),
-	    0, "raw kept");
+	                                   sizeof(err)),
+	          STORE_OK, "raw path");
+	CHECK_INT(sha_file(path != NULL ? path : "/nonexistent", hex, NULL), 0,
+	          "raw kept");
 	CHECK_STR(hex, q.raw_sha256, "raw hash");
 	free(path);
 	CHECK_INT(store_quarantine_get_raw(st, 999, &path, err, sizeof(err)),
-	    STORE_NOT_FOUND, "no such record");
+	          STORE_NOT_FOUND, "no such record");
 	/* Reprocess after a fix: a ticket, the record marked. */
 	m = msg("\x01\x02 garbage", NULL, "fixed@x.cn", "fixed");
 	m.reprocess_of = q.message_row;
 	r = FILE_OK(st, &m);
 	CHECK_INT(r.outcome, STORE_OUTCOME_NEW, "reprocessed into a ticket");
-	CHECK_INT(store_quarantine_list(st, false, &rows, &n, err,
-		      sizeof(err)),
-	    STORE_OK, "list");
+	CHECK_INT(store_quarantine_list(st, false, &rows, &n, err, sizeof(err)),
+	          STORE_OK, "list");
 	CHECK_INT(n, 0, "nothing pending");
 	store_quarantine_list_free(&rows, n);
 	CHECK_INT(store_quarantine_list(st, true, &rows, &n, err, sizeof(err)),
-	    STORE_OK, "list all");
+	          STORE_OK, "list all");
 	CHECK_INT(n, 1, "kept as reprocessed");
 	if (n == 1)
 		CHECK(rows[0].is_reprocessed, "reprocessed");
 	store_quarantine_list_free(&rows, n);
 	CHECK_INT(store_quarantine_mark(st, q.message_row, err, sizeof(err)),
-	    STORE_OK, "mark");
+	          STORE_OK, "mark");
 	CHECK_INT(store_quarantine_mark(st, 12345, err, sizeof(err)),
-	    STORE_NOT_FOUND, "mark unknown");
+	          STORE_NOT_FOUND, "mark unknown");
 	CHECK_INT(store_stats(st, &s, err, sizeof(err)), STORE_OK, "stats");
 	CHECK_INT(s.quarantined, 0, "none pending");
 	store_stats_clear(&s);
@@ -1085,7 +1084,7 @@ test_batch(void)
 	st = open_dir(dir);
 	CHECK_INT(store_begin(st, err, sizeof(err)), STORE_OK, "begin");
 	CHECK_INT(store_begin(st, err, sizeof(err)), STORE_INVALID,
-	    "nested begin");
+	          "nested begin");
 	for (i = 0; i < 3; i++) {
 		(void)snprintf(raw, sizeof(raw), "batch a %d", i);
 		m = msg(raw, NULL, "a@x.cn", "x");
@@ -1117,7 +1116,7 @@ test_batch(void)
 	(void)file_want(st, &m, STORE_INVALID, __LINE__);
 	CHECK_INT(store_commit(st, err, sizeof(err)), STORE_OK, "commit");
 	CHECK_INT(store_commit(st, err, sizeof(err)), STORE_INVALID,
-	    "no batch");
+	          "no batch");
 	CHECK_INT(store_stats(st, &s, err, sizeof(err)), STORE_OK, "stats");
 	CHECK_INT(s.tickets, 3, "committed");
 	store_stats_clear(&s);
@@ -1159,59 +1158,59 @@ test_queries(void)
 	m.category = "payment";
 	r3 = FILE_OK(st, &m);
 	CHECK_INT(store_ticket_set_status(st, r3.ticket_id, "pending", err,
-		      sizeof(err)),
-	    STORE_OK, "pending");
+	                                  sizeof(err)),
+	          STORE_OK, "pending");
 	CHECK_INT(store_ticket_list(st, NULL, &v, &n, err, sizeof(err)),
-	    STORE_OK, "list all");
+	          STORE_OK, "list all");
 	CHECK_INT(n, 3, "three");
 	if (n == 3)
 		CHECK_STR(v[0].id, r3.ticket_id, "newest first");
 	store_ticket_list_free(&v, n);
 	memset(&f, 0, sizeof(f));
 	f.category = "payment";
-	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)),
-	    STORE_OK, "by category");
+	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)), STORE_OK,
+	          "by category");
 	CHECK_INT(n, 2, "two payment");
 	store_ticket_list_free(&v, n);
 	memset(&f, 0, sizeof(f));
 	f.status = "pending";
-	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)),
-	    STORE_OK, "by status");
+	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)), STORE_OK,
+	          "by status");
 	CHECK_INT(n, 1, "one pending");
 	store_ticket_list_free(&v, n);
 	memset(&f, 0, sizeof(f));
 	f.requester = "B@X.CN";
 	f.priority = "normal";
-	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)),
-	    STORE_OK, "by requester + priority");
+	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)), STORE_OK,
+	          "by requester + priority");
 	CHECK_INT(n, 1, "one");
 	if (n == 1)
 		CHECK_STR(v[0].id, r2.ticket_id, "the normal one");
 	store_ticket_list_free(&v, n);
 	memset(&f, 0, sizeof(f));
 	f.order_no = "777777";
-	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)),
-	    STORE_OK, "by order");
+	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)), STORE_OK,
+	          "by order");
 	CHECK_INT(n, 1, "one with the order");
 	store_ticket_list_free(&v, n);
 	memset(&f, 0, sizeof(f));
 	f.since = T0 + 60;
 	f.limit = 1;
-	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)),
-	    STORE_OK, "since + limit");
+	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)), STORE_OK,
+	          "since + limit");
 	CHECK_INT(n, 1, "limited");
 	store_ticket_list_free(&v, n);
 	memset(&f, 0, sizeof(f));
 	f.status = "bogus";
 	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)),
-	    STORE_INVALID, "bad status filter");
+	          STORE_INVALID, "bad status filter");
 	/* Overdue: urgent after 10 min (r1); normal after 30 (r2); the
 	   pending complaint is not "new" so never overdue. */
 	fake_now = T0 + 11 * 60;
 	memset(&f, 0, sizeof(f));
 	f.is_overdue = true;
-	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)),
-	    STORE_OK, "overdue");
+	CHECK_INT(store_ticket_list(st, &f, &v, &n, err, sizeof(err)), STORE_OK,
+	          "overdue");
 	CHECK_INT(n, 1, "one overdue");
 	if (n == 1) {
 		CHECK_STR(v[0].id, r1.ticket_id, "the urgent one");
@@ -1219,15 +1218,15 @@ test_queries(void)
 	}
 	store_ticket_list_free(&v, n);
 	CHECK_INT(store_overdue_unlogged(st, 0, &v, &n, err, sizeof(err)),
-	    STORE_OK, "overdue unlogged");
+	          STORE_OK, "overdue unlogged");
 	CHECK_INT(n, 1, "reported once");
 	store_ticket_list_free(&v, n);
 	CHECK_INT(store_overdue_unlogged(st, 0, &v, &n, err, sizeof(err)),
-	    STORE_OK, "again");
+	          STORE_OK, "again");
 	CHECK_INT(n, 0, "not twice");
 	store_ticket_list_free(&v, n);
-	CHECK_INT(store_overdue_unlogged(st, T0 + 3600, &v, &n, err,
-		      sizeof(err)),
+	CHECK_INT(
+	    store_overdue_unlogged(st, T0 + 3600, &v, &n, err, sizeof(err)),
 	    STORE_OK, "later");
 	CHECK_INT(n, 1, "the normal one now");
 	store_ticket_list_free(&v, n);
@@ -1247,11 +1246,11 @@ test_queries(void)
 	store_stats_clear(&s);
 	/* Mailbox position. */
 	CHECK_INT(store_mailbox_get(st, "INBOX", &uv, &last, err, sizeof(err)),
-	    STORE_NOT_FOUND, "no position yet");
+	          STORE_NOT_FOUND, "no position yet");
 	CHECK_INT(store_mailbox_set(st, "INBOX", 42, 100, err, sizeof(err)),
-	    STORE_OK, "set");
+	          STORE_OK, "set");
 	CHECK_INT(store_mailbox_get(st, "INBOX", &uv, &last, err, sizeof(err)),
-	    STORE_OK, "get");
+	          STORE_OK, "get");
 	CHECK_INT(uv, 42, "uidvalidity");
 	CHECK_INT(last, 100, "last uid");
 	m = msg("mbox", NULL, "a@x.cn", "x");
@@ -1260,13 +1259,13 @@ test_queries(void)
 	m.uid = 90;
 	(void)FILE_OK(st, &m);
 	CHECK_INT(store_mailbox_get(st, "INBOX", &uv, &last, err, sizeof(err)),
-	    STORE_OK, "get");
+	          STORE_OK, "get");
 	CHECK_INT(last, 100, "never goes back");
 	{
 		struct store_ticket *t = NULL;
 
 		CHECK_INT(store_ticket_get(st, "CM-1", &t, err, sizeof(err)),
-		    STORE_NOT_FOUND, "no ticket");
+		          STORE_NOT_FOUND, "no ticket");
 		CHECK(t == NULL, "nothing returned");
 	}
 	store_close(&st);
@@ -1318,22 +1317,23 @@ test_purge(void)
 	{
 		struct store_ticket *ta = NULL;
 
-		CHECK_INT(store_ticket_get(st, a.ticket_id, &ta, err,
-			      sizeof(err)),
+		CHECK_INT(
+		    store_ticket_get(st, a.ticket_id, &ta, err, sizeof(err)),
 		    STORE_OK, "get a");
 		if (ta != NULL && ta->messages[0].n_attachments == 2) {
 			blob_file(dir, "attachments",
-			    ta->messages[0].attachments[0].sha256, pshared,
-			    sizeof(pshared));
+			          ta->messages[0].attachments[0].sha256,
+			          pshared, sizeof(pshared));
 			blob_file(dir, "attachments",
-			    ta->messages[0].attachments[1].sha256, pown,
-			    sizeof(pown));
+			          ta->messages[0].attachments[1].sha256, pown,
+			          sizeof(pown));
 		}
 		store_ticket_free(&ta);
 	}
 	CHECK(exists(pshared) && exists(pown), "attachment files");
 	/* An orphan a crash could leave, and a stale temp file. */
-	blob_file(dir, "raw",
+	blob_file(
+	    dir, "raw",
 	    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
 	    orphan, sizeof(orphan));
 	{
@@ -1348,26 +1348,26 @@ test_purge(void)
 		fclose(f);
 	}
 	CHECK_INT(store_ticket_set_status(st, a.ticket_id, "closed", err,
-		      sizeof(err)),
-	    STORE_OK, "close a");
+	                                  sizeof(err)),
+	          STORE_OK, "close a");
 	CHECK_INT(store_ticket_set_status(st, c.ticket_id, "closed", err,
-		      sizeof(err)),
-	    STORE_OK, "close c");
+	                                  sizeof(err)),
+	          STORE_OK, "close c");
 	/* Too early: nothing (except the orphan) goes. */
 	fake_now = T0 + 10 * DAY;
 	CHECK_INT(store_purge(st, 30, true, false, &rep, err, sizeof(err)),
-	    STORE_OK, "dry run");
+	          STORE_OK, "dry run");
 	CHECK_INT(rep.tickets, 0, "nothing old enough");
 	CHECK_INT(rep.files, 1, "the orphan would go");
 	CHECK(exists(orphan), "dry run removes nothing");
 	fake_now = T0 + 40 * DAY;
 	CHECK_INT(store_purge(st, 30, true, false, &rep, err, sizeof(err)),
-	    STORE_OK, "dry run 2");
+	          STORE_OK, "dry run 2");
 	CHECK_INT(rep.tickets, 2, "two would go");
 	CHECK_INT(rep.messages, 2, "two messages");
 	CHECK_INT(rep.files, 4, "raw a, raw c, own.txt, orphan");
 	CHECK_INT(store_ticket_get(st, a.ticket_id, &t, err, sizeof(err)),
-	    STORE_OK, "still there after dry run");
+	          STORE_OK, "still there after dry run");
 	store_ticket_free(&t);
 	CHECK(exists(pa), "raw a still there");
 	/* Anonymise c, then delete a. */
@@ -1375,14 +1375,14 @@ test_purge(void)
 		struct store_purge_report r2;
 
 		CHECK_INT(store_ticket_set_status(st, a.ticket_id, "open", err,
-			      sizeof(err)),
-		    STORE_OK, "keep a for now");
-		CHECK_INT(store_purge(st, 30, false, true, &r2, err,
-			      sizeof(err)),
+		                                  sizeof(err)),
+		          STORE_OK, "keep a for now");
+		CHECK_INT(
+		    store_purge(st, 30, false, true, &r2, err, sizeof(err)),
 		    STORE_OK, "anonymise");
 		CHECK_INT(r2.tickets, 1, "c anonymised");
-		CHECK_INT(store_ticket_get(st, c.ticket_id, &t, err,
-			      sizeof(err)),
+		CHECK_INT(
+		    store_ticket_get(st, c.ticket_id, &t, err, sizeof(err)),
 		    STORE_OK, "c kept");
 		if (t != NULL) {
 			CHECK(t->t.requester == NULL, "no requester");
@@ -1392,12 +1392,12 @@ test_purge(void)
 				CHECK(t->messages[0].text == NULL, "no text");
 				CHECK(t->messages[0].from == NULL, "no from");
 				CHECK_STR(t->messages[0].raw_sha256, "",
-				    "no raw");
+				          "no raw");
 			}
 		}
 		store_ticket_free(&t);
-		CHECK_INT(store_purge(st, 30, false, true, &r2, err,
-			      sizeof(err)),
+		CHECK_INT(
+		    store_purge(st, 30, false, true, &r2, err, sizeof(err)),
 		    STORE_OK, "anonymise again");
 		CHECK_INT(r2.tickets, 0, "not twice");
 		/* A follow-up naming an anonymised ticket opens a new one. */
@@ -1407,26 +1407,26 @@ test_purge(void)
 			struct store_result lr = FILE_OK(st, &m);
 
 			CHECK_INT(lr.outcome, STORE_OUTCOME_NEW,
-			    "anonymised ticket not continued");
+			          "anonymised ticket not continued");
 		}
 	}
 	CHECK(!exists(orphan), "orphan swept");
 	CHECK_INT(store_ticket_set_status(st, a.ticket_id, "closed", err,
-		      sizeof(err)),
-	    STORE_OK, "close a again");
+	                                  sizeof(err)),
+	          STORE_OK, "close a again");
 	fake_now = T0 + 80 * DAY;
 	CHECK_INT(store_purge(st, 30, false, false, &rep, err, sizeof(err)),
-	    STORE_OK, "purge");
+	          STORE_OK, "purge");
 	CHECK_INT(rep.tickets, 2, "a and anonymised c deleted");
 	CHECK_INT(rep.files, 2, "raw a and own.txt");
 	CHECK_INT(store_ticket_get(st, a.ticket_id, &t, err, sizeof(err)),
-	    STORE_NOT_FOUND, "a gone");
+	          STORE_NOT_FOUND, "a gone");
 	CHECK(!exists(pa), "raw a removed");
 	CHECK(!exists(pown), "own attachment removed");
 	CHECK(exists(pshared), "shared attachment kept");
 	CHECK(exists(pb), "raw b kept");
 	CHECK_INT(store_ticket_get(st, b.ticket_id, &t, err, sizeof(err)),
-	    STORE_OK, "b kept");
+	          STORE_OK, "b kept");
 	store_ticket_free(&t);
 	store_close(&st);
 	rmtree(dir);
@@ -1472,10 +1472,10 @@ test_settings(void)
 	}
 	memset(&s, 0, sizeof(s));
 	CHECK_INT(store_open(&s, &st, err, sizeof(err)), STORE_INVALID,
-	    "no state dir");
+	          "no state dir");
 	s.state_dir = "/proc/version/x";
 	CHECK(store_open(&s, &st, err, sizeof(err)) != STORE_OK,
-	    "unusable state dir");
+	      "unusable state dir");
 	CHECK(st == NULL, "no store");
 	CHECK_STR(store_status_name(STORE_DUPLICATE), "duplicate", "name");
 	rmtree(dir);

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl_admin.c - ticketctl's housekeeping commands: `outbox` (list acks,
+ * requeue failed ones), `purge` (retention: delete or anonymise tickets
+ * closed long ago, SPEC §9) and `stats` (counts by status, priority,
+ * category, overdue, outbox and quarantine).  Tables or --json.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "store/store.h"
+#include "ticketctl.h"
+
+/* Most days `purge --older-than` accepts (100 years). */
+#define PURGE_DAYS_MAX 36500
+
+/* outbox_table - acks as a table */
+static void
+outbox_table(const struct store_outbox_row *rows, size_t n)
+{
+	size_t k, wto = 2, wtk = 6, used, werr = 10, cols;
+
+	if (n == 0) {
+		printf("outbox empty\n");
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		size_t w = ctl_width(rows[k].to);
+
+		if (w > wto)
+			wto = w;
+		w = ctl_width(rows[k].ticket_id);
+		if (w > wtk)
+			wtk = w;
+	}
+	if (wto > 30)
+		wto = 30;
+	if (wtk > 24)
+		wtk = 24;
+	/* ID TICKET STATUS TRIES NEXT TO ERROR */
+	used = 6 + wtk + 6 + 5 + 16 + wto + 2 * 6;
+	cols = ctl_term_cols();
+	if (cols > used + werr)
+		werr = cols - used - 1;
+	ctl_cell(stdout, "ID", 6, false);
+	ctl_cell(stdout, "TICKET", wtk, false);
+	ctl_cell(stdout, "STATUS", 6, false);
+	ctl_cell(stdout, "TRIES", 5, false);
+	ctl_cell(stdout, "NEXT", 16, false);
+	ctl_cell(stdout, "TO", wto, false);
+	ctl_cell(stdout, "ERROR", werr, true);
+	printf("\n");
+	for (k = 0; k < n; k++) {
+		const struct store_outbox_row *r = &rows[k];
+		char id[24], tries[16], next[STORE_TIME_MAX], *t;
+
+		(void)snprintf(id, sizeof(id), "%lld", (long long)r->id);
+		(void)snprintf(tries, sizeof(tries), "%u", r->attempts);
+		(void)snprintf(next, sizeof(next), "%.16s",
+		               strcmp(r->status, "queued") == 0
+		                   ? r->next_attempt_at_iso
+		                   : "");
+		t = strchr(next, 'T');
+		if (t != NULL)
+			*t = ' ';
+		ctl_cell(stdout, id, 6, false);
+		ctl_cell(stdout, r->ticket_id, wtk, false);
+		ctl_cell(stdout, r->status, 6, false);
+		ctl_cell(stdout, tries, 5, false);
+		ctl_cell(stdout, next, 16, false);
+		ctl_cell(stdout, r->to, wto, false);
+		ctl_cell(stdout, r->last_error, werr, true);
+		printf("\n");
+	}
+}
+
+/* outbox_json - acks as a JSON array */
+static void
+outbox_json(const struct store_outbox_row *rows, size_t n)
+{
+	struct json j;
+	size_t k;
+
+	json_init(&j, stdout);
+	json_begin_array(&j);
+	for (k = 0; k < n; k++) {
+		const struct store_outbox_row *r = &rows[k];
+
+		json_begin_object(&j);
+		json_kv_int(&j, "id", (long long)r->id);
+		json_kv_string(&j, "ticket_id", r->ticket_id);
+		json_kv_string(&j, "to", r->to);
+		json_kv_string(&j, "message_id", r->message_id);
+		json_kv_string(&j, "status", r->status);
+		json_kv_int(&j, "attempts", (long long)r->attempts);
+		ctl_json_time(&j, "next_attempt_at",
+		              strcmp(r->status, "queued") == 0
+		                  ? r->next_attempt_at_iso
+		                  : NULL);
+		json_kv_string(&j, "last_error", r->last_error);
+		json_end_object(&j);
+	}
+	json_end_array(&j);
+}
+
+/* outbox_usage - the synopsis of `outbox` */
+static int
+outbox_usage(void)
+{
+	fprintf(stderr, "usage: ticketctl outbox [--json] [--failed] "
+	                "[--retry ID | --all]\n");
+	return CTL_USAGE;
+}
+
+/* ctl_outbox - `outbox [--failed] [--retry ID|--all]` */
+int
+ctl_outbox(struct ctl *ctl, int argc, char **argv)
+{
+	struct store_outbox_row *rows = NULL;
+	struct store *st = NULL;
+	const char *retry = NULL;
+	char err[256] = "";
+	bool is_failed = false, is_all = false;
+	uint64_t id = 0;
+	size_t n = 0;
+	int i, m, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			ctl->json = true;
+		else if (strcmp(argv[i], "--failed") == 0)
+			is_failed = true;
+		else if (strcmp(argv[i], "--all") == 0)
+			is_all = true;
+		else if (strcmp(argv[i], "--retry") == 0 && i + 1 < argc &&
+		         strcmp(argv[i + 1], "--all") == 0)
+			continue; /* "--retry --all": --all comes next */
+		else if ((m = ctl_opt(argc, argv, &i, "--retry", &retry)) !=
+		         0) {
+			if (m < 0)
+				return outbox_usage();
+			if (ctl_parse_u64(retry, INT64_MAX, &id) != 0 ||
+			    id == 0) {
+				fprintf(stderr,
+				        "ticketctl: outbox: bad id "
+				        "%s\n",
+				        retry);
+				return CTL_USAGE;
+			}
+		} else
+			return outbox_usage();
+	}
+	if (retry != NULL && is_all)
+		return outbox_usage();
+	rc = ctl_store_open(ctl, &st);
+	if (rc != CTL_OK)
+		return rc;
+	if (retry != NULL || is_all) {
+		size_t count = 0;
+
+		rc = store_outbox_retry(st, (int64_t)id, &count, err,
+		                        sizeof(err));
+		store_close(&st);
+		if (rc == STORE_NOT_FOUND) {
+			fprintf(stderr,
+			        "ticketctl: outbox: no failed ack "
+			        "%s\n",
+			        retry != NULL ? retry : "");
+			return CTL_NOT_FOUND;
+		}
+		if (rc != STORE_OK) {
+			fprintf(stderr, "ticketctl: outbox: %s\n", err);
+			return ctl_exit_of(rc);
+		}
+		if (ctl->json) {
+			struct json j;
+
+			json_init(&j, stdout);
+			json_begin_object(&j);
+			json_kv_int(&j, "requeued", (long long)count);
+			json_end_object(&j);
+		} else {
+			printf("requeued %zu ack%s\n", count,
+			       count == 1 ? "" : "s");
+		}
+		return CTL_OK;
+	}
+	rc = store_outbox_list(st, is_failed, &rows, &n, err, sizeof(err));
+	if (rc != STORE_OK) {
+		fprintf(stderr, "ticketctl: outbox: %s\n", err);
+		store_close(&st);
+		return ctl_exit_of(rc);
+	}
+	if (ctl->json)
+		outbox_json(rows, n);
+	else
+		outbox_table(rows, n);
+	store_outbox_list_free(&rows, n);
+	store_close(&st);
+	return CTL_OK;
+}
+
+/* purge_usage - the synopsis of `purge` */
+static int
+purge_usage(void)
+{
+	fprintf(stderr, "usage: ticketctl purge [--json] --older-than DAYS "
+	                "[--dry-run] [--anonymise]\n");
+	return CTL_USAGE;
+}
+
+/* ctl_purge - `purge --older-than DAYS [--dry-run] [--anonymise]` */
+int
+ctl_purge(struct ctl *ctl, int argc, char **argv)
+{
+	struct store_purge_report rep;
+	struct store *st = NULL;
+	const char *days_s = NULL;
+	char err[256] = "";
+	bool dry_run = false, anonymise = false;
+	uint64_t days = 0;
+	int i, m, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			ctl->json = true;
+		else if (strcmp(argv[i], "--dry-run") == 0 ||
+		         strcmp(argv[i], "-n") == 0)
+			dry_run = true;
+		else if (strcmp(argv[i], "--anonymise") == 0 ||
+		         strcmp(argv[i], "--anonymize") == 0)
+			anonymise = true;
+		else if ((m = ctl_opt(argc, argv, &i, "--older-than",
+		                      &days_s)) != 0) {
+			if (m < 0)
+				return purge_usage();
+		} else
+			return purge_usage();
+	}
+	if (days_s == NULL)
+		return purge_usage();
+	if (ctl_parse_u64(days_s, PURGE_DAYS_MAX, &days) != 0) {
+		fprintf(stderr,
+		        "ticketctl: purge: bad --older-than %s (days, "
+		        "0-%d)\n",
+		        days_s, PURGE_DAYS_MAX);
+		return CTL_USAGE;
+	}
+	rc = ctl_store_open(ctl, &st);
+	if (rc != CTL_OK)
+		return rc;
+	memset(&rep, 0, sizeof(rep));
+	rc = store_purge(st, (unsigned)days, dry_run, anonymise, &rep, err,
+	                 sizeof(err));
+	store_close(&st);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "ticketctl: purge: %s\n", err);
+		return ctl_exit_of(rc);
+	}
+	if (ctl->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin_object(&j);
+		json_kv_bool(&j, "dry_run", dry_run);
+		json_kv_bool(&j, "anonymise", anonymise);
+		json_kv_int(&j, "older_than_days", (long long)days);
+		json_kv_int(&j, "tickets", (long long)rep.tickets);
+		json_kv_int(&j, "messages", (long long)rep.messages);
+		json_kv_int(&j, "files", (long long)rep.files);
+		json_kv_int(&j, "bytes", (long long)rep.bytes);
+		json_end_object(&j);
+	} else {
+		printf("%s%s %llu ticket%s closed more than %llu day%s ago, "
+		       "%llu message%s, %llu file%s (%llu bytes)\n",
+		       dry_run ? "would have " : "",
+		       anonymise ? "anonymised" : "purged",
+		       (unsigned long long)rep.tickets,
+		       rep.tickets == 1 ? "" : "s", (unsigned long long)days,
+		       days == 1 ? "" : "s", (unsigned long long)rep.messages,
+		       rep.messages == 1 ? "" : "s",
+		       (unsigned long long)rep.files, rep.files == 1 ? "" : "s",
+		       (unsigned long long)rep.bytes);
+	}
+	return CTL_OK;
+}
+
+/* stats_json - the counts as one JSON object */
+static void
+stats_json(const struct store_stats *s)
+{
+	struct json j;
+	size_t k;
+
+	json_init(&j, stdout);
+	json_begin_object(&j);
+	json_kv_int(&j, "tickets", (long long)s->tickets);
+	json_kv_int(&j, "messages", (long long)s->messages);
+	json_key(&j, "by_status");
+	json_begin_object(&j);
+	for (k = 0; k < 5; k++)
+		json_kv_int(&j, store_ticket_status_names[k],
+		            (long long)s->by_status[k]);
+	json_end_object(&j);
+	json_key(&j, "by_priority");
+	json_begin_object(&j);
+	for (k = 0; k < 3; k++)
+		json_kv_int(&j, store_priority_names[k],
+		            (long long)s->by_priority[k]);
+	json_end_object(&j);
+	json_key(&j, "by_category");
+	json_begin_object(&j);
+	for (k = 0; k < s->n_categories; k++)
+		json_kv_int(&j, s->by_category[k].name,
+		            (long long)s->by_category[k].count);
+	json_end_object(&j);
+	json_kv_int(&j, "overdue", (long long)s->overdue);
+	json_key(&j, "outbox");
+	json_begin_object(&j);
+	json_kv_int(&j, "queued", (long long)s->outbox_queued);
+	json_kv_int(&j, "sent", (long long)s->outbox_sent);
+	json_kv_int(&j, "failed", (long long)s->outbox_failed);
+	json_end_object(&j);
+	json_kv_int(&j, "quarantined", (long long)s->quarantined);
+	json_kv_int(&j, "suppressed", (long long)s->suppressed);
+	json_end_object(&j);
+}
+
+/* stats_line - "  name   count" */
+static void
+stats_line(const char *name, uint64_t count)
+{
+	printf("  ");
+	ctl_cell(stdout, name, 20, false);
+	printf("%llu\n", (unsigned long long)count);
+}
+
+/* stats_table - the counts for a human */
+static void
+stats_table(const struct store_stats *s)
+{
+	size_t k;
+
+	printf("tickets %llu, messages %llu\n", (unsigned long long)s->tickets,
+	       (unsigned long long)s->messages);
+	printf("by status\n");
+	for (k = 0; k < 5; k++)
+		stats_line(store_ticket_status_names[k], s->by_status[k]);
+	printf("by priority\n");
+	for (k = 0; k < 3; k++)
+		stats_line(store_priority_names[k], s->by_priority[k]);
+	printf("by category\n");
+	for (k = 0; k < s->n_categories; k++)
+		stats_line(s->by_category[k].name, s->by_category[k].count);
+	printf("other\n");
+	stats_line("overdue", s->overdue);
+	stats_line("outbox queued", s->outbox_queued);
+	stats_line("outbox sent", s->outbox_sent);
+	stats_line("outbox failed", s->outbox_failed);
+	stats_line("quarantined", s->quarantined);
+	stats_line("suppressed", s->suppressed);
+}
+
+/* ctl_stats - `stats` */
+int
+ctl_stats(struct ctl *ctl, int argc, char **argv)
+{
+	struct store_stats s;
+	struct store *st = NULL;
+	char err[256] = "";
+	int i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0) {
+			fprintf(stderr, "usage: ticketctl stats [--json]\n");
+			return CTL_USAGE;
+		}
+		ctl->json = true;
+	}
+	rc = ctl_store_open(ctl, &st);
+	if (rc != CTL_OK)
+		return rc;
+	memset(&s, 0, sizeof(s));
+	rc = store_stats(st, &s, err, sizeof(err));
+	store_close(&st);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "ticketctl: stats: %s\n", err);
+		store_stats_clear(&s);
+		return ctl_exit_of(rc);
+	}
+	if (ctl->json)
+		stats_json(&s);
+	else
+		stats_table(&s);
+	store_stats_clear(&s);
+	return CTL_OK;
+}
