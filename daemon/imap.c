@@ -642,6 +642,36 @@ login_select(struct imap *imap, const struct imap_settings *s, bool preauth,
 	return IMAP_OK;
 }
 
+/*
+ * handle_free - close and free; LOGOUT only when logout is set.  The
+ * stream is closed first: mailimap_free would otherwise send LOGOUT itself
+ * and wait a whole timeout on a dead or unverified link.
+ */
+static void
+handle_free(struct imap *imap, bool logout)
+{
+	int r;
+
+	if (imap->m != NULL) {
+		if (logout && imap->m->imap_stream != NULL) {
+			r = mailimap_logout(imap->m);
+			if (r != MAILIMAP_NO_ERROR)
+				(void)fail(imap, r, "logout", IMAP_TEMPFAIL,
+				           NULL, 0);
+			else
+				ok_log(imap, "logout");
+		}
+		if (imap->m->imap_stream != NULL) {
+			(void)mailstream_close(imap->m->imap_stream);
+			imap->m->imap_stream = NULL;
+		}
+		mailimap_free(imap->m);
+	}
+	free(imap->host);
+	free(imap->mailbox);
+	free(imap);
+}
+
 /* imap_connect - connect, verify, log in and select */
 int
 imap_connect(const struct imap_settings *s, struct imap **imap_r, char *err,
@@ -681,13 +711,9 @@ imap_connect(const struct imap_settings *s, struct imap **imap_r, char *err,
 	*imap_r = imap;
 	imap = NULL;
 out:
-	if (imap != NULL) {
-		/* No LOGOUT: the link may be half open or unverified. */
-		mailimap_free(imap->m);
-		free(imap->host);
-		free(imap->mailbox);
-		free(imap);
-	}
+	/* No LOGOUT: the link may be half open or unverified. */
+	if (imap != NULL)
+		handle_free(imap, false);
 	sig_restore(&old);
 	return st;
 }
@@ -1769,17 +1795,6 @@ imap_logout_free(struct imap **pimap)
 	imap = *pimap;
 	*pimap = NULL;
 	sig_block(&old);
-	if (!imap->is_dead) {
-		int r = mailimap_logout(imap->m);
-
-		if (r != MAILIMAP_NO_ERROR)
-			(void)fail(imap, r, "logout", IMAP_TEMPFAIL, NULL, 0);
-		else
-			ok_log(imap, "logout");
-	}
-	mailimap_free(imap->m);
-	free(imap->host);
-	free(imap->mailbox);
-	free(imap);
+	handle_free(imap, !imap->is_dead);
 	sig_restore(&old);
 }

@@ -235,7 +235,8 @@ cmd_connect(uint32_t want_uidvalidity)
 	} ok_cases[] = {
 	    {CONFIG_TLS_NONE, "127.0.0.1", "plain (tls=none)"},
 	    {CONFIG_TLS_STARTTLS, "localhost", "STARTTLS as localhost"},
-	    {CONFIG_TLS_STARTTLS, "127.0.0.1", "STARTTLS as 127.0.0.1 (IP SAN)"},
+	    {CONFIG_TLS_STARTTLS, "127.0.0.1",
+	     "STARTTLS as 127.0.0.1 (IP SAN)"},
 	    {CONFIG_TLS_IMPLICIT, "localhost", "IMAPS as localhost"},
 	    {CONFIG_TLS_IMPLICIT, "127.0.0.1", "IMAPS as 127.0.0.1 (IP SAN)"},
 	};
@@ -246,7 +247,7 @@ cmd_connect(uint32_t want_uidvalidity)
 		if (imap == NULL)
 			continue;
 		CHECK_INT(imap_uidvalidity(imap), want_uidvalidity,
-		    "uidvalidity as mailbox.py sees it");
+		          "uidvalidity as mailbox.py sees it");
 		CHECK(imap_uidnext(imap) > 0, "uidnext known");
 		CHECK(imap_has_idle(imap), "Dovecot offers IDLE");
 		CHECK(imap_has_move(imap), "Dovecot offers MOVE");
@@ -254,10 +255,10 @@ cmd_connect(uint32_t want_uidvalidity)
 		CHECK(imap_has_keywords(imap), "INBOX takes keywords");
 		CHECK(!imap_is_dead(imap), "healthy");
 		CHECK_INT(log_count("action=login status=ok", false), 1,
-		    "login logged at debug");
+		          "login logged at debug");
 		if (ok_cases[i].tls != CONFIG_TLS_NONE)
 			CHECK_INT(log_count("action=verify status=ok", false),
-			    1, "certificate verified");
+			          1, "certificate verified");
 		CHECK_INT(imap_noop(imap, err, sizeof(err)), IMAP_OK, "noop");
 		imap_logout_free(&imap);
 		CHECK(imap == NULL, "logout_free clears the pointer");
@@ -277,24 +278,22 @@ cmd_connect(uint32_t want_uidvalidity)
 		const char *what;
 	} bad_cases[] = {
 	    {CONFIG_TLS_IMPLICIT, "localhost", "", USER, NULL, NULL, 0,
-		IMAP_PERMFAIL, "issuer is unknown", "IMAPS, system trust only"},
+	     IMAP_PERMFAIL, "issuer is unknown", "IMAPS, system trust only"},
 	    {CONFIG_TLS_STARTTLS, "localhost", "", USER, NULL, NULL, 0,
-		IMAP_PERMFAIL, "issuer is unknown",
-		"STARTTLS, system trust only"},
+	     IMAP_PERMFAIL, "issuer is unknown", "STARTTLS, system trust only"},
 	    {CONFIG_TLS_IMPLICIT, "localhost", "/nonexistent/ca.pem", USER,
-		NULL, NULL, 0, IMAP_PERMFAIL, "CA file", "CA file missing"},
-	    {CONFIG_TLS_IMPLICIT, "localhost", NULL, USER, NULL, "NoSuchBox",
-		0, IMAP_PERMFAIL, "select", "mailbox missing"},
+	     NULL, NULL, 0, IMAP_PERMFAIL, "CA file", "CA file missing"},
+	    {CONFIG_TLS_IMPLICIT, "localhost", NULL, USER, NULL, "NoSuchBox", 0,
+	     IMAP_PERMFAIL, "select", "mailbox missing"},
 	    {CONFIG_TLS_NONE, "127.0.0.1", NULL, USER, NULL, "Caf\xc3\xa9", 0,
-		IMAP_PERMFAIL, "ASCII", "non-ASCII mailbox name"},
+	     IMAP_PERMFAIL, "ASCII", "non-ASCII mailbox name"},
 	    {CONFIG_TLS_STARTTLS, "localhost", NULL, USER, NULL, NULL, 1,
-		IMAP_TEMPFAIL, "connect", "nothing listening (port 1)"},
+	     IMAP_TEMPFAIL, "connect", "nothing listening (port 1)"},
 	    {CONFIG_TLS_IMPLICIT, "localhost", NULL, USER, NULL, NULL, 2,
-		IMAP_TEMPFAIL, "connect",
-		"IMAPS to the plain port (TLS handshake fails)"},
+	     IMAP_TEMPFAIL, "connect",
+	     "IMAPS to the plain port (TLS handshake fails)"},
 	};
-	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]);
-	     i++) {
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		s = settings(bad_cases[i].tls, bad_cases[i].host);
 		if (bad_cases[i].ca != NULL)
 			s.ca_file = bad_cases[i].ca;
@@ -312,11 +311,11 @@ cmd_connect(uint32_t want_uidvalidity)
 		st = imap_connect(&s, &imap, err, sizeof(err));
 		if (!CHECK_INT(st, bad_cases[i].want, bad_cases[i].what) ||
 		    !CHECK(strstr(err, bad_cases[i].err_has) != NULL,
-			bad_cases[i].what))
+		           bad_cases[i].what))
 			fprintf(stderr, "  case %zu err: %s\n", i, err);
 		CHECK(imap == NULL, "no handle on failure");
 		CHECK(strchr(err, '\n') == NULL && strchr(err, '\r') == NULL,
-		    "err is one line");
+		      "err is one line");
 		imap_logout_free(&imap);
 	}
 }
@@ -356,9 +355,9 @@ cmd_authfail(void)
 			fprintf(stderr, "  case %zu err: %s\n", i, err);
 		CHECK(imap == NULL, "no handle on failure");
 		CHECK_INT(log_count("action=login status=permfail", false), 1,
-		    "refusal logged at debug");
+		          "refusal logged at debug");
 		CHECK_INT(log_count("action=select", false), 0,
-		    "no SELECT after a refused LOGIN");
+		          "no SELECT after a refused LOGIN");
 	}
 }
 
@@ -367,7 +366,7 @@ static void
 cmd_tls_reject(const char *err_has)
 {
 	static const enum config_tls modes[] = {CONFIG_TLS_IMPLICIT,
-	    CONFIG_TLS_STARTTLS};
+	                                        CONFIG_TLS_STARTTLS};
 	struct imap_settings s;
 	struct imap *imap;
 	char err[512];
@@ -384,7 +383,7 @@ cmd_tls_reject(const char *err_has)
 			fprintf(stderr, "  err: %s (want %s)\n", err, err_has);
 		CHECK(imap == NULL, "no handle");
 		CHECK_INT(log_count("action=login", false), 0,
-		    "refused before LOGIN");
+		          "refused before LOGIN");
 	}
 }
 
@@ -438,8 +437,8 @@ cmd_fetch(size_t message_max, char **pairs, int n_pairs)
 	/* A UID that does not exist is simply absent from the result. */
 	uids[n_pairs] = 4000000000u;
 	log_mark();
-	st = imap_fetch(imap, uids, (size_t)n_pairs + 1, message_max, &msgs,
-	    &n, err, sizeof(err));
+	st = imap_fetch(imap, uids, (size_t)n_pairs + 1, message_max, &msgs, &n,
+	                err, sizeof(err));
 	if (!CHECK_INT(st, IMAP_OK, "fetch"))
 		fprintf(stderr, "  err: %s\n", err);
 	CHECK_INT(n, n_pairs, "every existing UID, the missing one absent");
@@ -452,49 +451,50 @@ cmd_fetch(size_t message_max, char **pairs, int n_pairs)
 			continue;
 		CHECK_INT(msgs[i].uid, pair_uid(pairs[i]), "uid (ascending)");
 		CHECK(msgs[i].data != NULL && msgs[i].data[msgs[i].len] == '\0',
-		    "data NUL-terminated");
+		      "data NUL-terminated");
 		CHECK_INT(msgs[i].size, flen, "RFC822.SIZE is the file size");
 		if (flen <= message_max) {
 			n_small++;
 			CHECK(!msgs[i].is_oversized, "small not oversized");
 			if (!CHECK(msgs[i].len == flen &&
-				       memcmp(msgs[i].data, want, flen) == 0,
-				"fetched bytes equal the appended file"))
+			               memcmp(msgs[i].data, want, flen) == 0,
+			           "fetched bytes equal the appended file"))
 				fprintf(stderr, "  uid %u: len %zu want %zu\n",
-				    msgs[i].uid, msgs[i].len, flen);
+				        msgs[i].uid, msgs[i].len, flen);
 		} else {
 			size_t tcap = message_max < IMAP_OVERSIZED_TEXT_MAX
-			    ? message_max
-			    : IMAP_OVERSIZED_TEXT_MAX;
+			                  ? message_max
+			                  : IMAP_OVERSIZED_TEXT_MAX;
 			const char *eoh = strstr(want, "\r\n\r\n");
-			size_t hlen = eoh != NULL ? (size_t)(eoh - want) + 4 : 0;
+			size_t hlen =
+			    eoh != NULL ? (size_t)(eoh - want) + 4 : 0;
 
 			n_big++;
 			CHECK(msgs[i].is_oversized, "big is oversized");
 			CHECK(msgs[i].len < flen, "big not downloaded whole");
 			CHECK_INT(msgs[i].len, hlen + tcap,
-			    "header plus the body prefix");
+			          "header plus the body prefix");
 			CHECK(msgs[i].len <= flen &&
-				memcmp(msgs[i].data, want, msgs[i].len) == 0,
-			    "oversized data is a prefix of the message");
+			          memcmp(msgs[i].data, want, msgs[i].len) == 0,
+			      "oversized data is a prefix of the message");
 		}
 		free(want);
 	}
 	for (size_t i = 1; i < n; i++)
 		CHECK(msgs[i - 1].uid < msgs[i].uid, "ascending UIDs");
 	CHECK_INT(log_count("action=fetch_size status=ok", false), 1,
-	    "one FETCH for the sizes");
-	CHECK_INT(log_count("action=fetch_body status=ok", false),
-	    n_small > 0, "one FETCH for all small bodies");
+	          "one FETCH for the sizes");
+	CHECK_INT(log_count("action=fetch_body status=ok", false), n_small > 0,
+	          "one FETCH for all small bodies");
 	CHECK_INT(log_count("action=fetch_parts status=ok", false), n_big > 0,
-	    "one FETCH for all oversized prefixes");
+	          "one FETCH for all oversized prefixes");
 	imap_msgs_free(&msgs, n);
 	CHECK(msgs == NULL, "msgs_free clears the pointer");
 	imap_msgs_free(&msgs, 0);
-	st = imap_fetch(imap, uids, IMAP_FETCH_MAX + 1, message_max, &msgs,
-	    &n, err, sizeof(err));
+	st = imap_fetch(imap, uids, IMAP_FETCH_MAX + 1, message_max, &msgs, &n,
+	                err, sizeof(err));
 	CHECK(st == IMAP_PERMFAIL && msgs == NULL && n == 0,
-	    "more than IMAP_FETCH_MAX refused");
+	      "more than IMAP_FETCH_MAX refused");
 	CHECK(!imap_is_dead(imap), "refusal keeps the handle");
 	imap_logout_free(&imap);
 }
@@ -531,7 +531,7 @@ cmd_flag(char **args, int n_args)
 	CHECK_INT(st, IMAP_OK, "flag");
 	CHECK(!seen_only, "keyword stored too");
 	CHECK_INT(log_count("action=flag status=ok", false), 1,
-	    "one STORE for the whole set");
+	          "one STORE for the whole set");
 	st = imap_search_new(imap, 0, &uids, &n, err, sizeof(err));
 	CHECK_INT(st, IMAP_OK, "search after flag");
 	for (size_t i = 0; i < n; i++) {
@@ -563,8 +563,7 @@ cmd_move(const char *folder, char **args, int n_args)
 	if (!CHECK_INT(st, IMAP_OK, "move"))
 		fprintf(stderr, "  err: %s\n", err);
 	CHECK(!left_deleted, "MOVE leaves nothing \\Deleted");
-	CHECK_INT(log_count("action=move status=ok", false), 1,
-	    "one UID MOVE");
+	CHECK_INT(log_count("action=move status=ok", false), 1, "one UID MOVE");
 	st = imap_search_new(imap, 0, &uids, &n, err, sizeof(err));
 	CHECK_INT(st, IMAP_OK, "search after move");
 	for (size_t i = 0; i < n; i++) {
@@ -620,8 +619,8 @@ cmd_idle(uint32_t last, char **append_argv)
 	printf("idle: woke after %ld ms\n", dt);
 	if (pid > 0) {
 		CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-			WEXITSTATUS(status) == 0,
-		    "APPEND succeeded");
+		          WEXITSTATUS(status) == 0,
+		      "APPEND succeeded");
 	}
 	size_t n = 0;
 	st = imap_search_new(imap, last, &uids, &n, err, sizeof(err));
@@ -644,7 +643,7 @@ cmd_idle(uint32_t last, char **append_argv)
 	CHECK(!has_new, "nothing new");
 	CHECK(dt < 15000, "returned before the timeout");
 	CHECK_INT(imap_noop(imap, err, sizeof(err)), IMAP_OK,
-	    "handle healthy after the interrupted IDLE");
+	          "handle healthy after the interrupted IDLE");
 	(void)alarm(0);
 	imap_logout_free(&imap);
 }
@@ -676,15 +675,15 @@ cmd_down(char **stop_argv)
 	CHECK(now_ms() - t0 < 10000, "within the timeout");
 	t0 = now_ms();
 	CHECK_INT(imap_search_new(imap, 0, &uids, &n, err, sizeof(err)),
-	    IMAP_TEMPFAIL, "search on a dead handle");
+	          IMAP_TEMPFAIL, "search on a dead handle");
 	CHECK_INT(imap_fetch(imap, &uid, 1, 1000, &msgs, &n, err, sizeof(err)),
-	    IMAP_TEMPFAIL, "fetch on a dead handle");
+	          IMAP_TEMPFAIL, "fetch on a dead handle");
 	CHECK_INT(imap_flag(imap, &uid, 1, &flag_out, err, sizeof(err)),
-	    IMAP_TEMPFAIL, "flag on a dead handle");
+	          IMAP_TEMPFAIL, "flag on a dead handle");
 	CHECK_INT(imap_move(imap, &uid, 1, "X", &flag_out, err, sizeof(err)),
-	    IMAP_TEMPFAIL, "move on a dead handle");
+	          IMAP_TEMPFAIL, "move on a dead handle");
 	CHECK_INT(imap_idle_wait(imap, 1000, &flag_out, err, sizeof(err)),
-	    IMAP_TEMPFAIL, "idle on a dead handle");
+	          IMAP_TEMPFAIL, "idle on a dead handle");
 	CHECK(now_ms() - t0 < 1000, "dead handle answers at once");
 	CHECK(strstr(err, "dead") != NULL, "err says dead");
 	imap_logout_free(&imap);
@@ -759,14 +758,14 @@ cmd_fake(unsigned port)
 		CHECK_INT(msgs[0].uid, 5, "first is 5");
 		CHECK(msgs[0].is_oversized, "literal far over its size: cut");
 		CHECK_INT(msgs[0].len,
-		    IMAP_OVERSIZED_HEADER_MAX + IMAP_OVERSIZED_TEXT_MAX,
-		    "cut to the oversized maximum");
+		          IMAP_OVERSIZED_HEADER_MAX + IMAP_OVERSIZED_TEXT_MAX,
+		          "cut to the oversized maximum");
 		CHECK_INT(msgs[0].size, 400000, "size is the real length");
 		CHECK_INT(msgs[1].uid, 6, "second is 6");
 		CHECK(!msgs[1].is_oversized, "6 is normal");
 		CHECK(msgs[1].len == 120 &&
-			memcmp(msgs[1].data, "Subject: six", 12) == 0,
-		    "6's bytes");
+		          memcmp(msgs[1].data, "Subject: six", 12) == 0,
+		      "6's bytes");
 	}
 	imap_msgs_free(&msgs, n);
 
@@ -780,15 +779,15 @@ cmd_fake(unsigned port)
 
 	log_mark();
 	st = imap_move(imap, uids + 1, 2, "Processed", &left_deleted, err,
-	    sizeof(err));
+	               sizeof(err));
 	if (!CHECK_INT(st, IMAP_OK, "COPY fallback after TRYCREATE"))
 		fprintf(stderr, "  err: %s\n", err);
 	CHECK(left_deleted, "no UIDPLUS: left \\Deleted");
 	CHECK_INT(log_count("action=create status=ok", false), 1,
-	    "folder created once");
+	          "folder created once");
 	CHECK_INT(log_count("expunge=skipped", false), 1, "warned");
 	st = imap_move(imap, uids + 1, 1, "Missing", &left_deleted, err,
-	    sizeof(err));
+	               sizeof(err));
 	CHECK_INT(st, IMAP_PERMFAIL, "folder that cannot be created");
 	CHECK(!imap_is_dead(imap), "handle still usable");
 
@@ -804,7 +803,8 @@ cmd_fake(unsigned port)
 static int
 usage(void)
 {
-	fprintf(stderr,
+	fprintf(
+	    stderr,
 	    "usage: imap_check connect UIDVALIDITY | authfail | "
 	    "tls-reject TEXT |\n"
 	    "  search LAST [UID...] | fetch MAX UID=FILE... | flag UID... |\n"
@@ -829,8 +829,8 @@ main(int argc, char **argv)
 		password = getenv("SERVERS_PASSWORD");
 	if (imap_port == 0 || imaps_port == 0 || ca_file == NULL) {
 		fprintf(stderr, "imap_check: IMAP_PORT, IMAPS_PORT and "
-				"CA_FILE must be set (tests/integration/"
-				"test_imap.sh does)\n");
+		                "CA_FILE must be set (tests/integration/"
+		                "test_imap.sh does)\n");
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
