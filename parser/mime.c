@@ -441,6 +441,19 @@ store_att(struct walk *w, struct parser_attachment *a,
 		skip_att(w, a, PARSER_SKIP_UNDECODABLE, a->size);
 }
 
+/* id_printable - a Message-ID body of printable ASCII without '<' */
+static bool
+id_printable(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 0x7f ||
+		    p[i] == '<')
+			return false;
+	return true;
+}
+
 /* scan_message_ids - add Message-ID header values in a header block */
 static void
 scan_message_ids(struct walk *w, const char *p, size_t len)
@@ -463,6 +476,7 @@ scan_message_ids(struct walk *w, const char *p, size_t len)
 			if (lt != NULL) {
 				gt = memchr(lt, '>', (size_t)(p + eol - lt));
 				if (gt != NULL && gt - lt > 1 && gt - lt < 998 &&
+				    id_printable(lt + 1, (size_t)(gt - lt - 1)) &&
 				    strlist_add_unique(&w->r->bounce_refs, lt,
 					(size_t)(gt - lt) + 1,
 					PARSER_REFS_MAX) != 0 &&
