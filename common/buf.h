@@ -16,11 +16,11 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;	/* owned; NULL until the first append */
-	size_t len;	/* bytes used, excluding the trailing NUL */
-	size_t cap;	/* bytes allocated */
-	size_t max;	/* maximum len; 0 means SIZE_MAX - 1 */
-	bool is_full;	/* set when an append was refused by the limit */
+	char *data;   /* owned; NULL until the first append */
+	size_t len;   /* bytes used, excluding the trailing NUL */
+	size_t cap;   /* bytes allocated */
+	size_t max;   /* maximum len; 0 means SIZE_MAX - 1 */
+	bool is_full; /* set when an append was refused by the limit */
 };
 
 /* buf_init - empty buffer that will never hold more than max bytes. */

@@ -12,12 +12,15 @@
 #include <stddef.h>
 
 struct strlist {
-	char **v;	/* owned array of owned strings */
-	size_t n;	/* entries used */
-	size_t cap;	/* entries allocated */
+	char **v;   /* owned array of owned strings */
+	size_t n;   /* entries used */
+	size_t cap; /* entries allocated */
 };
 
-#define STRLIST_INIT {NULL, 0, 0}
+#define STRLIST_INIT                                                           \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 
 /* strlist_add - append a copy of len bytes of s (NUL appended). */
 int strlist_add(struct strlist *l, const char *s, size_t len, size_t max);
@@ -27,7 +30,7 @@ int strlist_add(struct strlist *l, const char *s, size_t len, size_t max);
  * an equal string is already present.
  */
 int strlist_add_unique(struct strlist *l, const char *s, size_t len,
-    size_t max);
+                       size_t max);
 
 /* strlist_has - whether s is in the list. */
 bool strlist_has(const struct strlist *l, const char *s);

@@ -27,8 +27,8 @@ size_t utf8_decode(const unsigned char *p, size_t len, unsigned int *cp_r);
 size_t utf8_encode(unsigned int cp, char *out);
 
 enum {
-	UTF8_KEEP_NEWLINES = 1 << 0,	/* keep LF (CR and CRLF become LF) */
-	UTF8_KEEP_TABS = 1 << 1,	/* keep TAB (else it becomes a space) */
+	UTF8_KEEP_NEWLINES = 1 << 0, /* keep LF (CR and CRLF become LF) */
+	UTF8_KEEP_TABS = 1 << 1,     /* keep TAB (else it becomes a space) */
 };
 
 /*

@@ -24,8 +24,8 @@ struct config_key {
 	const char *name;
 	enum key_type type;
 	size_t offset;
-	const char *dflt;	/* textual default, parsed like a value */
-	long long min, max;	/* for K_INT and K_SIZE */
+	const char *dflt;   /* textual default, parsed like a value */
+	long long min, max; /* for K_INT and K_SIZE */
 	const char *help;
 };
 
@@ -36,80 +36,80 @@ struct config_key {
 
 static const struct config_key config_keys[] = {
     {"imap", "host", K_STR, OFF(imap_host), "", 0, 0,
-	"IMAP server host name (empty: no IMAP, e.g. pipe delivery only)"},
+     "IMAP server host name (empty: no IMAP, e.g. pipe delivery only)"},
     {"imap", "port", K_INT, OFF(imap_port), "0", 0, 65535,
-	"IMAP port; 0 = 993 for implicit TLS, else 143"},
+     "IMAP port; 0 = 993 for implicit TLS, else 143"},
     {"imap", "tls", K_TLS, OFF(imap_tls), "implicit", 0, 0,
-	"implicit | starttls | none (none only for loopback tests)"},
+     "implicit | starttls | none (none only for loopback tests)"},
     {"imap", "user", K_STR, OFF(imap_user), "", 0, 0, "IMAP login name"},
     {"imap", "password_file", K_STR, OFF(imap_password_file), "", 0, 0,
-	"file holding the IMAP password (mode 0600 or stricter)"},
+     "file holding the IMAP password (mode 0600 or stricter)"},
     {"imap", "credential", K_STR, OFF(imap_credential), "", 0, 0,
-	"systemd credential name holding the IMAP password"},
+     "systemd credential name holding the IMAP password"},
     {"imap", "ca_file", K_STR, OFF(imap_ca_file), "", 0, 0,
-	"extra CA certificate file trusted for the IMAP server"},
+     "extra CA certificate file trusted for the IMAP server"},
     {"imap", "mailbox", K_STR, OFF(imap_mailbox), "INBOX", 0, 0,
-	"mailbox watched for new mail"},
-    {"imap", "processed_folder", K_STR, OFF(imap_processed_folder), "", 0,
-	0, "folder filed messages move to; empty: only flag them"},
-    {"imap", "quarantine_folder", K_STR, OFF(imap_quarantine_folder), "", 0,
-	0, "folder unparseable messages move to; empty: only flag them"},
-    {"imap", "poll_interval", K_INT, OFF(imap_poll_interval), "60", 1,
-	86400, "seconds between polls when IDLE is off or not offered"},
+     "mailbox watched for new mail"},
+    {"imap", "processed_folder", K_STR, OFF(imap_processed_folder), "", 0, 0,
+     "folder filed messages move to; empty: only flag them"},
+    {"imap", "quarantine_folder", K_STR, OFF(imap_quarantine_folder), "", 0, 0,
+     "folder unparseable messages move to; empty: only flag them"},
+    {"imap", "poll_interval", K_INT, OFF(imap_poll_interval), "60", 1, 86400,
+     "seconds between polls when IDLE is off or not offered"},
     {"imap", "idle", K_BOOL, OFF(imap_idle), "yes", 0, 0,
-	"use IMAP IDLE when the server offers it"},
+     "use IMAP IDLE when the server offers it"},
     {"imap", "timeout", K_INT, OFF(imap_timeout), "30", 1, 600,
-	"seconds any IMAP network operation may take"},
+     "seconds any IMAP network operation may take"},
     {"imap", "batch", K_INT, OFF(imap_batch), "100", 1, 5000,
-	"messages fetched and filed per transaction"},
+     "messages fetched and filed per transaction"},
     {"smtp", "url", K_STR, OFF(smtp_url), "", 0, 0,
-	"smtps://host:465 or smtp://host:587 (STARTTLS required unless "
-	"host is a loopback address)"},
+     "smtps://host:465 or smtp://host:587 (STARTTLS required unless "
+     "host is a loopback address)"},
     {"smtp", "user", K_STR, OFF(smtp_user), "", 0, 0,
-	"SMTP login name; empty: no AUTH"},
+     "SMTP login name; empty: no AUTH"},
     {"smtp", "password_file", K_STR, OFF(smtp_password_file), "", 0, 0,
-	"file holding the SMTP password"},
+     "file holding the SMTP password"},
     {"smtp", "credential", K_STR, OFF(smtp_credential), "", 0, 0,
-	"systemd credential name holding the SMTP password"},
+     "systemd credential name holding the SMTP password"},
     {"smtp", "ca_file", K_STR, OFF(smtp_ca_file), "", 0, 0,
-	"extra CA certificate file trusted for the SMTP server"},
+     "extra CA certificate file trusted for the SMTP server"},
     {"smtp", "from", K_STR, OFF(smtp_from), "", 0, 0,
-	"From of acknowledgments, e.g. Support <support@example.com>"},
+     "From of acknowledgments, e.g. Support <support@example.com>"},
     {"smtp", "timeout", K_INT, OFF(smtp_timeout), "30", 1, 600,
-	"seconds one SMTP transaction may take"},
+     "seconds one SMTP transaction may take"},
     {"store", "state_dir", K_STR, OFF(state_dir), "/var/lib/ticketd", 0, 0,
-	"directory of ticketd.db, raw/ and attachments/"},
+     "directory of ticketd.db, raw/ and attachments/"},
     {"ticket", "prefix", K_STR, OFF(ticket_prefix), "CM", 0, 0,
-	"ticket id prefix: 1-8 letters or digits"},
+     "ticket id prefix: 1-8 letters or digits"},
     {"ticket", "timezone", K_STR, OFF(ticket_timezone), "", 0, 0,
-	"time zone of ticket dates, e.g. Asia/Shanghai; empty: the process's"},
-    {"ticket", "order_merge_days", K_INT, OFF(order_merge_days), "7", 0,
-	3650, "same requester + order number within N days is a follow-up; "
-	      "0 disables"},
+     "time zone of ticket dates, e.g. Asia/Shanghai; empty: the process's"},
+    {"ticket", "order_merge_days", K_INT, OFF(order_merge_days), "7", 0, 3650,
+     "same requester + order number within N days is a follow-up; "
+     "0 disables"},
     {"ticket", "due_urgent", K_INT, OFF(due_urgent), "10", 1, 525600,
-	"first-response target of urgent tickets, minutes"},
+     "first-response target of urgent tickets, minutes"},
     {"ticket", "due_complaint", K_INT, OFF(due_complaint), "120", 1, 525600,
-	"first-response target of complaints, minutes"},
+     "first-response target of complaints, minutes"},
     {"ticket", "due_normal", K_INT, OFF(due_normal), "30", 1, 525600,
-	"first-response target of other tickets, minutes"},
-    {"ticket", "builtin_patterns", K_BOOL, OFF(builtin_patterns), "yes", 0,
-	0, "try the built-in subject formats after the [pattern] sections"},
+     "first-response target of other tickets, minutes"},
+    {"ticket", "builtin_patterns", K_BOOL, OFF(builtin_patterns), "yes", 0, 0,
+     "try the built-in subject formats after the [pattern] sections"},
     {"ack", "enabled", K_BOOL, OFF(ack_enabled), "yes", 0, 0,
-	"acknowledge new tickets by mail"},
+     "acknowledge new tickets by mail"},
     {"ack", "template", K_STR, OFF(ack_template), "", 0, 0,
-	"ack body template file; empty: the built-in bilingual text"},
+     "ack body template file; empty: the built-in bilingual text"},
     {"ack", "max_acks_per_sender", K_INT, OFF(max_acks_per_sender), "5", 0,
-	10000, "acks to one address per 24 hours (queued ones count)"},
-    {"limits", "attachment_max", K_SIZE, OFF(attachment_max), "10M", 1,
-	SZ_G, "largest attachment stored; larger ones are recorded skipped"},
-    {"limits", "message_max", K_SIZE, OFF(message_max), "25M", 1024,
-	4 * SZ_G, "largest message downloaded whole"},
+     10000, "acks to one address per 24 hours (queued ones count)"},
+    {"limits", "attachment_max", K_SIZE, OFF(attachment_max), "10M", 1, SZ_G,
+     "largest attachment stored; larger ones are recorded skipped"},
+    {"limits", "message_max", K_SIZE, OFF(message_max), "25M", 1024, 4 * SZ_G,
+     "largest message downloaded whole"},
     {"limits", "max_parts", K_INT, OFF(max_parts), "50", 1, 10000,
-	"MIME parts walked per message"},
+     "MIME parts walked per message"},
     {"limits", "max_depth", K_INT, OFF(max_depth), "16", 1, 64,
-	"MIME nesting depth walked"},
-    {"limits", "header_max", K_SIZE, OFF(header_max), "256K", 1024,
-	64 * SZ_M, "bytes of a header block read"},
+     "MIME nesting depth walked"},
+    {"limits", "header_max", K_SIZE, OFF(header_max), "256K", 1024, 64 * SZ_M,
+     "bytes of a header block read"},
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -199,8 +199,8 @@ set_value(struct config *cfg, const struct config_key *k, const char *v)
 		    strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0)
 			*(bool *)(void *)field = true;
 		else if (strcasecmp(v, "no") == 0 ||
-		    strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
-		    strcasecmp(v, "off") == 0)
+		         strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
+		         strcasecmp(v, "off") == 0)
 			*(bool *)(void *)field = false;
 		else
 			return "not yes or no";
@@ -232,7 +232,7 @@ config_free(struct config **pp)
 	for (i = 0; i < N_KEYS; i++)
 		if (config_keys[i].type == K_STR)
 			free(*(char **)(void *)((char *)c +
-			    config_keys[i].offset));
+			                        config_keys[i].offset));
 	for (i = 0; i < c->n_patterns; i++) {
 		free(c->patterns[i].name);
 		free(c->patterns[i].value);
@@ -256,7 +256,8 @@ config_defaults(void)
 	if (c == NULL)
 		return NULL;
 	for (i = 0; i < N_KEYS; i++)
-		if (set_value(c, &config_keys[i], config_keys[i].dflt) != NULL) {
+		if (set_value(c, &config_keys[i], config_keys[i].dflt) !=
+		    NULL) {
 			config_free(&c);
 			return NULL;
 		}
@@ -273,7 +274,7 @@ trim(char *s)
 		s++;
 	e = s + strlen(s);
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-	    e[-1] == '\n'))
+	                 e[-1] == '\n'))
 		e--;
 	*e = '\0';
 	return s;
@@ -325,8 +326,8 @@ valid_prefix(const char *p)
 
 	for (i = 0; p[i] != '\0'; i++)
 		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
-			(p[i] >= 'a' && p[i] <= 'z') ||
-			(p[i] >= '0' && p[i] <= '9')))
+		      (p[i] >= 'a' && p[i] <= 'z') ||
+		      (p[i] >= '0' && p[i] <= '9')))
 			return false;
 	return i >= 1 && i <= 8;
 }
@@ -393,15 +394,15 @@ config_load(const char *path, struct config **cfg_r, FILE *errs)
 				continue;
 			}
 			if (kind > 0) {
-				struct config_named *arr = kind == 1
-				    ? cfg->patterns : cfg->categories;
+				struct config_named *arr =
+				    kind == 1 ? cfg->patterns : cfg->categories;
 				size_t *n = kind == 1 ? &cfg->n_patterns
-						      : &cfg->n_categories;
+				                      : &cfg->n_categories;
 
 				if (*name == '\0' || *n >= CONFIG_NAMED_MAX) {
 					cerr(&ctx, lineno,
-					    "empty name or too many sections",
-					    NULL);
+					     "empty name or too many sections",
+					     NULL);
 					section[0] = '?';
 					section[1] = '\0';
 					continue;
@@ -409,14 +410,16 @@ config_load(const char *path, struct config **cfg_r, FILE *errs)
 				for (i = 0; i < *n; i++)
 					if (strcmp(arr[i].name, name) == 0)
 						cerr(&ctx, lineno,
-						    "duplicate section name", name);
+						     "duplicate section name",
+						     name);
 				named = &arr[*n];
 				named->name = strdup(name);
 				named->value = NULL;
 				named->line = lineno;
 				(*n)++;
 				(void)snprintf(section, sizeof(section), "%s",
-				    kind == 1 ? "pattern" : "category");
+				               kind == 1 ? "pattern"
+				                         : "category");
 				continue;
 			}
 			for (i = 0; i < N_KEYS; i++)
@@ -443,14 +446,15 @@ config_load(const char *path, struct config **cfg_r, FILE *errs)
 			strip_comment(val);
 		val = trim(val);
 		if (section[0] == '?')
-			continue;	/* already reported */
+			continue; /* already reported */
 		if (section[0] == '\0') {
 			cerr(&ctx, lineno, "key outside a section", key);
 			continue;
 		}
 		if (named != NULL) {
 			const char *want = strcmp(section, "pattern") == 0
-			    ? "regex" : "keywords";
+			                       ? "regex"
+			                       : "keywords";
 
 			if (strcmp(key, want) != 0) {
 				cerr(&ctx, lineno, "unknown key", key);
@@ -482,21 +486,21 @@ config_load(const char *path, struct config **cfg_r, FILE *errs)
 			if (cfg->patterns[i].value == NULL ||
 			    cfg->patterns[i].value[0] == '\0')
 				cerr(&ctx, cfg->patterns[i].line,
-				    "pattern section without regex",
-				    cfg->patterns[i].name);
+				     "pattern section without regex",
+				     cfg->patterns[i].name);
 		for (i = 0; i < cfg->n_categories; i++)
 			if (cfg->categories[i].value == NULL ||
 			    cfg->categories[i].value[0] == '\0')
 				cerr(&ctx, cfg->categories[i].line,
-				    "category section without keywords",
-				    cfg->categories[i].name);
+				     "category section without keywords",
+				     cfg->categories[i].name);
 	}
 	if (!valid_prefix(cfg->ticket_prefix))
 		cerr(&ctx, 0, "[ticket] prefix must be 1-8 letters or digits",
-		    NULL);
+		     NULL);
 	if (cfg->state_dir[0] != '/')
 		cerr(&ctx, 0, "[store] state_dir must be an absolute path",
-		    NULL);
+		     NULL);
 	if (ctx.nerr > 0) {
 		config_free(&cfg);
 		return -1;
@@ -510,18 +514,18 @@ void
 config_print_keys(FILE *out)
 {
 	static const char *const tnames[] = {"string", "integer", "yes|no",
-	    "size", "implicit|starttls|none"};
+	                                     "size", "implicit|starttls|none"};
 	size_t i;
 
 	for (i = 0; i < N_KEYS; i++)
 		fprintf(out, "  [%s] %s (%s, default \"%s\"): %s\n",
-		    config_keys[i].section, config_keys[i].name,
-		    tnames[config_keys[i].type], config_keys[i].dflt,
-		    config_keys[i].help);
+		        config_keys[i].section, config_keys[i].name,
+		        tnames[config_keys[i].type], config_keys[i].dflt,
+		        config_keys[i].help);
 	fprintf(out, "  [pattern \"NAME\"] regex (PCRE2, named groups): "
-		     "subject format tried before the built-ins\n");
+	             "subject format tried before the built-ins\n");
 	fprintf(out, "  [category \"NAME\"] keywords (comma-separated): "
-		     "category rule tried before the built-ins\n");
+	             "category rule tried before the built-ins\n");
 }
 
 /* read_secret_file - read a small secret file after checking its mode */
@@ -546,15 +550,16 @@ read_secret_file(const char *path, bool check_mode, char *err, size_t errlen)
 		return NULL;
 	}
 	if (check_mode && ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & 077) != 0)) {
+	                   (st.st_mode & 077) != 0)) {
 		(void)snprintf(err, errlen,
-		    "%s: must be owned by us or root with no group/other access",
-		    path);
+		               "%s: must be owned by us or root with no "
+		               "group/other access",
+		               path);
 		close(fd);
 		return NULL;
 	}
 	while (len < sizeof(buf) - 1 &&
-	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	close(fd);
 	if (len >= sizeof(buf) - 1) {
@@ -577,7 +582,7 @@ read_secret_file(const char *path, bool check_mode, char *err, size_t errlen)
 /* config_read_secret - credential or password file */
 char *
 config_read_secret(const struct config *c, const char *which, char *err,
-    size_t errlen)
+                   size_t errlen)
 {
 	bool imap = strcmp(which, "imap") == 0;
 	const char *cred = imap ? c->imap_credential : c->smtp_credential;
@@ -589,13 +594,14 @@ config_read_secret(const struct config *c, const char *which, char *err,
 	if (cred[0] != '\0') {
 		if (dir == NULL) {
 			(void)snprintf(err, errlen,
-			    "credential %s configured but "
-			    "$CREDENTIALS_DIRECTORY is not set", cred);
+			               "credential %s configured but "
+			               "$CREDENTIALS_DIRECTORY is not set",
+			               cred);
 			return NULL;
 		}
 		if (strchr(cred, '/') != NULL ||
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, cred) >=
-			sizeof(path)) {
+		        sizeof(path)) {
 			(void)snprintf(err, errlen, "bad credential name");
 			return NULL;
 		}

@@ -25,17 +25,17 @@ enum config_tls {
 };
 
 struct config_named {
-	char *name;	/* owned: the quoted section name */
-	char *value;	/* owned: regex or comma-separated keywords */
+	char *name;  /* owned: the quoted section name */
+	char *value; /* owned: regex or comma-separated keywords */
 	int line;
 };
 
 struct config {
-	char *path;			/* owned: file it came from */
+	char *path; /* owned: file it came from */
 	/* [imap] */
 	char *imap_host;
 	long imap_port;
-	int imap_tls;			/* enum config_tls */
+	int imap_tls; /* enum config_tls */
 	char *imap_user;
 	char *imap_password_file;
 	char *imap_credential;
@@ -43,10 +43,10 @@ struct config {
 	char *imap_mailbox;
 	char *imap_processed_folder;
 	char *imap_quarantine_folder;
-	long imap_poll_interval;	/* seconds */
+	long imap_poll_interval; /* seconds */
 	bool imap_idle;
-	long imap_timeout;		/* seconds, every network call */
-	long imap_batch;		/* messages per fetch */
+	long imap_timeout; /* seconds, every network call */
+	long imap_batch;   /* messages per fetch */
 	/* [smtp] */
 	char *smtp_url;
 	char *smtp_user;
@@ -61,7 +61,7 @@ struct config {
 	char *ticket_prefix;
 	char *ticket_timezone;
 	long order_merge_days;
-	long due_urgent;		/* minutes */
+	long due_urgent; /* minutes */
 	long due_complaint;
 	long due_normal;
 	bool builtin_patterns;
@@ -110,6 +110,6 @@ void config_print_keys(FILE *out);
  * (err never holds the secret).  NULL with err "" means none configured.
  */
 char *config_read_secret(const struct config *c, const char *which, char *err,
-    size_t errlen);
+                         size_t errlen);
 
 #endif

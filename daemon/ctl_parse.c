@@ -39,7 +39,7 @@ json_list(struct json *j, const char *key, const struct strlist *l)
 /* print_json - one message as a JSON object */
 static void
 print_json(struct json *j, const char *file, int status, const char *err,
-    const struct parser_msg *m)
+           const struct parser_msg *m)
 {
 	char ack[64];
 	size_t i;
@@ -80,11 +80,13 @@ print_json(struct json *j, const char *file, int status, const char *err,
 			json_kv_string(j, "filename", a->filename);
 			json_kv_string(j, "content_type", a->content_type);
 			json_kv_int(j, "size", (long long)a->size);
-			json_kv_string(j, "sha256",
+			json_kv_string(
+			    j, "sha256",
 			    a->skipped == PARSER_SKIP_NONE ? a->sha256 : NULL);
 			json_kv_string(j, "skipped",
-			    a->skipped == PARSER_SKIP_NONE
-				? NULL : parser_skip_name(a->skipped));
+			               a->skipped == PARSER_SKIP_NONE
+			                   ? NULL
+			                   : parser_skip_name(a->skipped));
 			json_end_object(j);
 		}
 		json_end_array(j);
@@ -113,7 +115,7 @@ print_list(const char *label, const struct strlist *l)
 /* print_text - one message for a human */
 static void
 print_text(const char *file, int status, const char *err,
-    const struct parser_msg *m)
+           const struct parser_msg *m)
 {
 	char ack[64];
 	size_t i;
@@ -144,10 +146,11 @@ print_text(const char *file, int status, const char *err,
 		const struct parser_attachment *a = &m->attachments[i];
 
 		printf("  attachment   %s (%s, %zu bytes%s%s)\n", a->filename,
-		    a->content_type, a->size,
-		    a->skipped != PARSER_SKIP_NONE ? ", skipped: " : "",
-		    a->skipped != PARSER_SKIP_NONE
-			? parser_skip_name(a->skipped) : "");
+		       a->content_type, a->size,
+		       a->skipped != PARSER_SKIP_NONE ? ", skipped: " : "",
+		       a->skipped != PARSER_SKIP_NONE
+		           ? parser_skip_name(a->skipped)
+		           : "");
 	}
 	for (i = 0; i < m->notes.n; i++)
 		printf("  note         %s\n", m->notes.v[i]);
@@ -187,11 +190,11 @@ ctl_parse(struct ctl *ctl, int argc, char **argv)
 
 		if (strcmp(argv[i], "--json") == 0)
 			continue;
-		raw = glue_read_file(argv[i], ctl->cfg->message_max, &len,
-		    &over);
+		raw =
+		    glue_read_file(argv[i], ctl->cfg->message_max, &len, &over);
 		if (raw == NULL) {
 			fprintf(stderr, "ticketctl: %s: %s\n", argv[i],
-			    strerror(errno));
+			        strerror(errno));
 			rc = CTL_NOT_FOUND;
 			continue;
 		}

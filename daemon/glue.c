@@ -30,14 +30,15 @@ glue_addr_of(const char *s, char *out, size_t outlen)
 	if (n == 0 || n >= outlen || memchr(s, '@', n) == NULL)
 		return;
 	for (i = 0; i < n; i++)
-		out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+		out[i] =
+		    (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
 	out[n] = '\0';
 }
 
 /* glue_parser_new - parser from config */
 int
-glue_parser_new(const struct config *cfg, struct parser **parser_r,
-    char *err, size_t errlen)
+glue_parser_new(const struct config *cfg, struct parser **parser_r, char *err,
+                size_t errlen)
 {
 	struct parser_pattern pats[CONFIG_NAMED_MAX];
 	struct parser_category cats[CONFIG_NAMED_MAX];
@@ -70,8 +71,7 @@ glue_parser_new(const struct config *cfg, struct parser **parser_r,
 	if (own[0][0] != '\0')
 		own_list[n_own++] = own[0];
 	glue_addr_of(cfg->imap_user, own[1], sizeof(own[1]));
-	if (own[1][0] != '\0' &&
-	    (n_own == 0 || strcmp(own[0], own[1]) != 0))
+	if (own[1][0] != '\0' && (n_own == 0 || strcmp(own[0], own[1]) != 0))
 		own_list[n_own++] = own[1];
 	s.own_addresses = own_list;
 	s.n_own_addresses = n_own;
@@ -111,8 +111,8 @@ strv(const struct strlist *l)
 /* glue_store_msg - parse result to filing request */
 int
 glue_store_msg(const struct parser_msg *pm, const void *raw, size_t len,
-    const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-    const char *quarantine_reason, struct glue_msg *g)
+               const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+               const char *quarantine_reason, struct glue_msg *g)
 {
 	struct store_msg *sm = &g->sm;
 	size_t i;
@@ -164,7 +164,8 @@ glue_store_msg(const struct parser_msg *pm, const void *raw, size_t len,
 			g->att[i].size = a->size;
 			g->att[i].sha256 = a->sha256;
 			g->att[i].skipped = a->skipped == PARSER_SKIP_NONE
-			    ? NULL : parser_skip_name(a->skipped);
+			                        ? NULL
+			                        : parser_skip_name(a->skipped);
 		}
 		sm->attachments = g->att;
 		sm->n_attachments = pm->n_attachments;
@@ -229,14 +230,13 @@ glue_read_file(const char *path, size_t max, size_t *len_r, int *over_r)
 		close(fd);
 	*len_r = len;
 	return buf;
-fail:
-	{
-		int e = errno;
+fail : {
+	int e = errno;
 
-		free(buf);
-		if (fd != STDIN_FILENO)
-			close(fd);
-		errno = e;
-	}
+	free(buf);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	errno = e;
+}
 	return NULL;
 }

@@ -20,7 +20,7 @@
  * IMAP user).  Returns a parser_status; err names a bad pattern.
  */
 int glue_parser_new(const struct config *cfg, struct parser **parser_r,
-    char *err, size_t errlen);
+                    char *err, size_t errlen);
 
 /*
  * glue_addr_of - the addr-spec in "Name <addr>" or "addr" (borrowed s),
@@ -36,8 +36,8 @@ void glue_store_settings(const struct config *cfg, struct store_settings *ss);
 
 /* Arrays a filing request points into; glue_msg_clear frees them. */
 struct glue_msg {
-	struct store_msg sm;			/* what store_file takes */
-	struct store_attachment_in *att;	/* owned array */
+	struct store_msg sm;             /* what store_file takes */
+	struct store_attachment_in *att; /* owned array */
 };
 
 /*
@@ -47,8 +47,8 @@ struct glue_msg {
  * must outlive g.  Returns 0, or -1 when out of memory.
  */
 int glue_store_msg(const struct parser_msg *pm, const void *raw, size_t len,
-    const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-    const char *quarantine_reason, struct glue_msg *g);
+                   const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+                   const char *quarantine_reason, struct glue_msg *g);
 
 /* glue_msg_clear - free what glue_store_msg allocated. */
 void glue_msg_clear(struct glue_msg *g);
@@ -58,7 +58,6 @@ void glue_msg_clear(struct glue_msg *g);
  * malloc'd buffer; *len_r is the length, *over_r set when the input was
  * longer than max.  NULL with errno set on failure.
  */
-char *glue_read_file(const char *path, size_t max, size_t *len_r,
-    int *over_r);
+char *glue_read_file(const char *path, size_t max, size_t *len_r, int *over_r);
 
 #endif

@@ -24,15 +24,15 @@
 /* Child exit codes. */
 enum {
 	CHILD_EXIT_OK = 0,
-	CHILD_EXIT_STORE = 70,	/* store failed: nothing filed */
-	CHILD_EXIT_BUSY = 71,	/* store busy past its retries */
-	CHILD_EXIT_NOMEM = 72,	/* out of memory while parsing */
+	CHILD_EXIT_STORE = 70, /* store failed: nothing filed */
+	CHILD_EXIT_BUSY = 71,  /* store busy past its retries */
+	CHILD_EXIT_NOMEM = 72, /* out of memory while parsing */
 };
 
 /* What the parent learns from one child. */
 enum child_result {
 	CHILD_OK,
-	CHILD_CRASHED,		/* signal, timeout, nomem: parse problem */
+	CHILD_CRASHED, /* signal, timeout, nomem: parse problem */
 	CHILD_STORE_FAILED,
 	CHILD_BUSY,
 };
@@ -41,7 +41,7 @@ enum child_result {
 
 struct record {
 	uint32_t index;
-	struct ingest_item item;	/* only the out fields are used */
+	struct ingest_item item; /* only the out fields are used */
 };
 
 /* copy_str - bounded copy that always terminates */
@@ -91,8 +91,9 @@ limit_child(void)
 			fclose(f);
 		}
 		if (pages > 0) {
-			rl.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(
-			    _SC_PAGESIZE) + INGEST_MEM_EXTRA;
+			rl.rlim_cur =
+			    (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) +
+			    INGEST_MEM_EXTRA;
 			rl.rlim_max = rl.rlim_cur;
 			(void)setrlimit(RLIMIT_AS, &rl);
 		}
@@ -103,7 +104,7 @@ limit_child(void)
 /* fill_item - outcome fields from a store result and a parse */
 static void
 fill_item(struct ingest_item *it, const struct store_result *r,
-    const struct parser_msg *pm)
+          const struct parser_msg *pm)
 {
 	it->outcome = r->outcome;
 	it->is_duplicate = r->is_duplicate;
@@ -115,7 +116,7 @@ fill_item(struct ingest_item *it, const struct store_result *r,
 		copy_str(it->ack, sizeof(it->ack), "queued");
 	else if (r->ack_suppress[0] != '\0')
 		(void)snprintf(it->ack, sizeof(it->ack), "suppressed:%s",
-		    r->ack_suppress);
+		               r->ack_suppress);
 	else
 		it->ack[0] = '\0';
 	if (pm != NULL) {
@@ -123,7 +124,7 @@ fill_item(struct ingest_item *it, const struct store_result *r,
 
 		copy_str(it->from, sizeof(it->from), pm->from);
 		copy_str(it->message_id, sizeof(it->message_id),
-		    pm->message_id);
+		         pm->message_id);
 		copy_str(it->category, sizeof(it->category), pm->category);
 		copy_str(it->priority, sizeof(it->priority), pm->priority);
 		it->n_attachments = pm->n_attachments;
@@ -132,15 +133,14 @@ fill_item(struct ingest_item *it, const struct store_result *r,
 				it->n_skipped++;
 		if (pm->notes.n > 0)
 			copy_str(it->reason, sizeof(it->reason),
-			    pm->notes.v[0]);
+			         pm->notes.v[0]);
 	}
 }
 
 /* child_main - parse and file every item, report, exit */
 static _Noreturn void
-child_main(const struct config *cfg, struct parser *parser,
-    const char *mailbox, uint32_t uidvalidity, struct ingest_item *items,
-    size_t n, int fd)
+child_main(const struct config *cfg, struct parser *parser, const char *mailbox,
+           uint32_t uidvalidity, struct ingest_item *items, size_t n, int fd)
 {
 	struct store_settings ss;
 	struct store *st = NULL;
@@ -162,13 +162,14 @@ child_main(const struct config *cfg, struct parser *parser,
 		char perr[160] = "";
 		int ps;
 
-		ps = parser_parse_prefix(parser, it->data, it->len,
-		    it->full_size, &pm, perr, sizeof(perr));
+		ps =
+		    parser_parse_prefix(parser, it->data, it->len,
+		                        it->full_size, &pm, perr, sizeof(perr));
 		if (ps == PARSER_NOMEM)
 			_exit(CHILD_EXIT_NOMEM);
 		it->parse_status = ps;
 		if (glue_store_msg(pm, it->data, it->len, mailbox, uidvalidity,
-			it->uid, pm == NULL ? perr : NULL, &g) != 0)
+		                   it->uid, pm == NULL ? perr : NULL, &g) != 0)
 			_exit(CHILD_EXIT_NOMEM);
 		memset(&r, 0, sizeof(r));
 		rc = store_file(st, &g.sm, &r, err, sizeof(err));
@@ -192,7 +193,7 @@ child_main(const struct config *cfg, struct parser *parser,
 		rec.index = (uint32_t)i;
 		rec.item = items[i];
 		if (write_all(fd, &rec, sizeof(rec)) != 0)
-			_exit(CHILD_EXIT_OK);	/* filed; parent retries */
+			_exit(CHILD_EXIT_OK); /* filed; parent retries */
 	}
 	{
 		struct record end;
@@ -219,9 +220,9 @@ now_s(void)
  * *why gets a reason when the child crashed.
  */
 static enum child_result
-run_child(const struct config *cfg, struct parser *parser,
-    const char *mailbox, uint32_t uidvalidity, struct ingest_item *items,
-    size_t n, char *why, size_t whylen)
+run_child(const struct config *cfg, struct parser *parser, const char *mailbox,
+          uint32_t uidvalidity, struct ingest_item *items, size_t n, char *why,
+          size_t whylen)
 {
 	struct record rec;
 	size_t got = 0, have = 0;
@@ -248,7 +249,7 @@ run_child(const struct config *cfg, struct parser *parser,
 	}
 	close(fds[1]);
 	deadline = now_s() + INGEST_TIMEOUT_BASE_S +
-	    (double)n * INGEST_TIMEOUT_PER_MSG_S;
+	           (double)n * INGEST_TIMEOUT_PER_MSG_S;
 	while (!ended) {
 		struct pollfd pfd = {fds[0], POLLIN, 0};
 		double left = deadline - now_s();
@@ -299,7 +300,7 @@ run_child(const struct config *cfg, struct parser *parser,
 	}
 	if (WIFSIGNALED(status)) {
 		(void)snprintf(why, whylen, "parser crashed (signal %d)",
-		    WTERMSIG(status));
+		               WTERMSIG(status));
 		return CHILD_CRASHED;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_EXIT_NOMEM) {
@@ -325,8 +326,9 @@ run_child(const struct config *cfg, struct parser *parser,
 /* quarantine_in_parent - file a message that kills its parser */
 static int
 quarantine_in_parent(const struct config *cfg, struct store *store,
-    const char *mailbox, uint32_t uidvalidity, struct ingest_item *it,
-    const char *why, char *err, size_t errlen)
+                     const char *mailbox, uint32_t uidvalidity,
+                     struct ingest_item *it, const char *why, char *err,
+                     size_t errlen)
 {
 	struct store *own = NULL;
 	struct store_result r;
@@ -342,7 +344,7 @@ quarantine_in_parent(const struct config *cfg, struct store *store,
 		store = own;
 	}
 	(void)glue_store_msg(NULL, it->data, it->len, mailbox, uidvalidity,
-	    it->uid, why, &g);
+	                     it->uid, why, &g);
 	memset(&r, 0, sizeof(r));
 	rc = store_file(store, &g.sm, &r, err, errlen);
 	glue_msg_clear(&g);
@@ -358,8 +360,8 @@ quarantine_in_parent(const struct config *cfg, struct store *store,
 /* ingest_batch - the whole batch, with crash isolation */
 int
 ingest_batch(const struct config *cfg, struct parser *parser,
-    struct store *store, const char *mailbox, uint32_t uidvalidity,
-    struct ingest_item *items, size_t n, char *err, size_t errlen)
+             struct store *store, const char *mailbox, uint32_t uidvalidity,
+             struct ingest_item *items, size_t n, char *err, size_t errlen)
 {
 	char why[160] = "";
 	int tries = 0;
@@ -368,8 +370,9 @@ ingest_batch(const struct config *cfg, struct parser *parser,
 	if (n == 0)
 		return INGEST_OK;
 	for (;;) {
-		enum child_result cr = run_child(cfg, parser, mailbox,
-		    uidvalidity, items, n, why, sizeof(why));
+		enum child_result cr =
+		    run_child(cfg, parser, mailbox, uidvalidity, items, n, why,
+		              sizeof(why));
 
 		if (cr == CHILD_OK)
 			return INGEST_OK;
@@ -385,15 +388,15 @@ ingest_batch(const struct config *cfg, struct parser *parser,
 			(void)usleep(200000u * (unsigned)tries);
 			continue;
 		}
-		break;	/* crashed */
+		break; /* crashed */
 	}
 	if (n == 1)
 		return quarantine_in_parent(cfg, store, mailbox, uidvalidity,
-		    &items[0], why, err, errlen);
+		                            &items[0], why, err, errlen);
 	log_warning("batch action=isolate messages=%zu reason=\"%s\"", n, why);
 	for (i = 0; i < n; i++) {
 		int rc = ingest_batch(cfg, parser, store, mailbox, uidvalidity,
-		    &items[i], 1, err, errlen);
+		                      &items[i], 1, err, errlen);
 
 		if (rc != INGEST_OK)
 			return rc;
@@ -424,28 +427,30 @@ outcome_name(const struct ingest_item *it)
 void
 ingest_log_item(const struct ingest_item *it)
 {
-	char q1[LOG_VALUE_MAX + 8], q2[LOG_VALUE_MAX + 8], q3[LOG_VALUE_MAX + 8];
+	char q1[LOG_VALUE_MAX + 8], q2[LOG_VALUE_MAX + 8],
+	    q3[LOG_VALUE_MAX + 8];
 	const char *action = outcome_name(it);
 
 	if (it->outcome == STORE_OUTCOME_QUARANTINE) {
 		log_warning("uid=%u action=%s message_id=%s reason=%s", it->uid,
-		    action, log_quote(it->message_id, q1, sizeof(q1)),
-		    log_quote(it->reason, q2, sizeof(q2)));
+		            action, log_quote(it->message_id, q1, sizeof(q1)),
+		            log_quote(it->reason, q2, sizeof(q2)));
 		return;
 	}
 	log_info("ticket=%s action=%s uid=%u from=%s category=%s priority=%s "
-		 "attachments=%zu skipped=%zu ack=%s%s%s message_id=%s",
-	    it->ticket_id[0] != '\0' ? it->ticket_id : "-", action, it->uid,
-	    log_quote(it->from, q1, sizeof(q1)),
-	    it->category[0] != '\0' ? it->category : "-",
-	    it->priority[0] != '\0' ? it->priority : "-", it->n_attachments,
-	    it->n_skipped, it->ack[0] != '\0' ? it->ack : "none",
-	    it->is_third_party ? " third_party=yes" : "",
-	    it->is_reopened ? " reopened=yes" : "",
-	    log_quote(it->message_id, q2, sizeof(q2)));
-	if (it->n_skipped > 0 || (it->reason[0] != '\0' &&
-	    it->parse_status == PARSER_TRUNCATED))
+	         "attachments=%zu skipped=%zu ack=%s%s%s message_id=%s",
+	         it->ticket_id[0] != '\0' ? it->ticket_id : "-", action,
+	         it->uid, log_quote(it->from, q1, sizeof(q1)),
+	         it->category[0] != '\0' ? it->category : "-",
+	         it->priority[0] != '\0' ? it->priority : "-",
+	         it->n_attachments, it->n_skipped,
+	         it->ack[0] != '\0' ? it->ack : "none",
+	         it->is_third_party ? " third_party=yes" : "",
+	         it->is_reopened ? " reopened=yes" : "",
+	         log_quote(it->message_id, q2, sizeof(q2)));
+	if (it->n_skipped > 0 ||
+	    (it->reason[0] != '\0' && it->parse_status == PARSER_TRUNCATED))
 		log_warning("ticket=%s action=truncated uid=%u note=%s",
-		    it->ticket_id, it->uid,
-		    log_quote(it->reason, q3, sizeof(q3)));
+		            it->ticket_id, it->uid,
+		            log_quote(it->reason, q3, sizeof(q3)));
 }

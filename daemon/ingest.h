@@ -21,8 +21,8 @@
 #include "store/store.h"
 
 enum ingest_status {
-	INGEST_OK = 0,		/* every item has an outcome */
-	INGEST_STORE_FAILED,	/* nothing filed: back off, do not flag */
+	INGEST_OK = 0,       /* every item has an outcome */
+	INGEST_STORE_FAILED, /* nothing filed: back off, do not flag */
 	INGEST_NOMEM,
 };
 
@@ -37,20 +37,20 @@ enum ingest_status {
 /* One message in, one outcome out. */
 struct ingest_item {
 	/* in (borrowed) */
-	uint32_t uid;		/* 0 when not from IMAP */
+	uint32_t uid; /* 0 when not from IMAP */
 	const char *data;
 	size_t len;
-	size_t full_size;	/* > len: data is a prefix (oversized) */
+	size_t full_size; /* > len: data is a prefix (oversized) */
 	/* out */
-	int outcome;		/* enum store_outcome */
+	int outcome; /* enum store_outcome */
 	bool is_duplicate;
 	bool is_third_party;
 	bool is_reopened;
-	int match;		/* enum store_match */
-	int parse_status;	/* enum parser_status; -1 when not parsed */
+	int match;        /* enum store_match */
+	int parse_status; /* enum parser_status; -1 when not parsed */
 	char ticket_id[STORE_TICKET_ID_MAX];
-	char ack[80];		/* "queued", "suppressed:<why>" or "" */
-	char reason[160];	/* quarantine reason or parse notes */
+	char ack[80];     /* "queued", "suppressed:<why>" or "" */
+	char reason[160]; /* quarantine reason or parse notes */
 	char from[128];
 	char message_id[128];
 	char category[32];
@@ -68,8 +68,8 @@ struct ingest_item {
  * line on failure.
  */
 int ingest_batch(const struct config *cfg, struct parser *parser,
-    struct store *store, const char *mailbox, uint32_t uidvalidity,
-    struct ingest_item *items, size_t n, char *err, size_t errlen);
+                 struct store *store, const char *mailbox, uint32_t uidvalidity,
+                 struct ingest_item *items, size_t n, char *err, size_t errlen);
 
 /* ingest_log_item - the log line of one outcome (SPEC §9). */
 void ingest_log_item(const struct ingest_item *it);

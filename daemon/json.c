@@ -101,7 +101,7 @@ put_escaped(FILE *out, const char *s)
 		else if (cp == '\t')
 			fputs("\\t", out);
 		else if (cp < 0x20 || cp == 0x7f || cp == 0x2028 ||
-		    cp == 0x2029)
+		         cp == 0x2029)
 			fprintf(out, "\\u%04x", cp);
 		else
 			fwrite(p + i, 1, n, out);

@@ -14,9 +14,9 @@
 #define JSON_DEPTH_MAX 16
 
 struct json {
-	FILE *out;			/* borrowed */
+	FILE *out; /* borrowed */
 	int depth;
-	bool has_items[JSON_DEPTH_MAX];	/* a comma is due at each level */
+	bool has_items[JSON_DEPTH_MAX]; /* a comma is due at each level */
 	bool after_key;
 };
 

@@ -35,7 +35,7 @@ enum log_sink
 log_auto_sink(void)
 {
 	return getenv("JOURNAL_STREAM") != NULL ? LOG_SINK_JOURNAL
-						: LOG_SINK_STDERR;
+	                                        : LOG_SINK_STDERR;
 }
 
 void
@@ -63,9 +63,10 @@ log_level_parse(const char *name)
 	static const struct {
 		const char *name;
 		int level;
-	} names[] = {{"err", LOG_LEVEL_ERR}, {"error", LOG_LEVEL_ERR},
+	} names[] = {
+	    {"err", LOG_LEVEL_ERR},         {"error", LOG_LEVEL_ERR},
 	    {"warning", LOG_LEVEL_WARNING}, {"notice", LOG_LEVEL_NOTICE},
-	    {"info", LOG_LEVEL_INFO}, {"debug", LOG_LEVEL_DEBUG}};
+	    {"info", LOG_LEVEL_INFO},       {"debug", LOG_LEVEL_DEBUG}};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -78,8 +79,9 @@ log_level_parse(const char *name)
 static void
 emit(int level, const char *suffix, const char *fmt, va_list ap)
 {
-	static const char *const names[] = {"emerg", "alert", "crit", "err",
-	    "warning", "notice", "info", "debug"};
+	static const char *const names[] = {"emerg", "alert",   "crit",
+	                                    "err",   "warning", "notice",
+	                                    "info",  "debug"};
 	char line[LOG_LINE_MAX];
 	FILE *out = log_stream != NULL ? log_stream : stderr;
 	int n;
@@ -112,24 +114,25 @@ emit(int level, const char *suffix, const char *fmt, va_list ap)
 
 		if (clock_gettime(CLOCK_REALTIME, &now) == 0 &&
 		    localtime_r(&now.tv_sec, &tm) != NULL)
-			(void)strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+			(void)strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S",
+			               &tm);
 		fprintf(out, "%s %s[%ld] %s: %s\n", ts, log_ident,
-		    (long)getpid(), names[level & 7], line);
+		        (long)getpid(), names[level & 7], line);
 		fflush(out);
 		break;
 	}
 	}
 }
 
-#define LOG_FN(fname, level)                                                  \
-	void fname(const char *fmt, ...)                                      \
-	{                                                                     \
-		int saved = errno;                                            \
-		va_list ap;                                                   \
-		va_start(ap, fmt);                                            \
-		emit(level, NULL, fmt, ap);                                   \
-		va_end(ap);                                                   \
-		errno = saved;                                                \
+#define LOG_FN(fname, level)                                                   \
+	void fname(const char *fmt, ...)                                       \
+	{                                                                      \
+		int saved = errno;                                             \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		emit(level, NULL, fmt, ap);                                    \
+		va_end(ap);                                                    \
+		errno = saved;                                                 \
 	}
 
 LOG_FN(log_err, LOG_LEVEL_ERR)
@@ -145,7 +148,7 @@ errno_suffix(int e, char *buf, size_t len)
 	char q[LOG_VALUE_MAX + 8];
 
 	(void)snprintf(buf, len, " error=%s",
-	    log_quote(strerror(e), q, sizeof(q)));
+	               log_quote(strerror(e), q, sizeof(q)));
 }
 
 /* log_err_errno - err with strerror */
@@ -222,18 +225,20 @@ log_quote(const char *s, char *buf, size_t buflen)
 		s = "";
 	p = (const unsigned char *)s;
 	quote = *s == '\0' || strpbrk(s, " \t=\"") != NULL;
-	limit = buflen - 6;	/* room for "...", quotes and NUL */
+	limit = buflen - 6; /* room for "...", quotes and NUL */
 	if (limit > LOG_VALUE_MAX)
 		limit = LOG_VALUE_MAX;
 	if (quote)
 		buf[o++] = '"';
 	for (; *p != '\0'; p++) {
-		size_t need = (*p < 0x20 || *p == 0x7f) ? 4
-		    : (*p == '"' || *p == '\\') ? 2 : 1;
+		size_t need = (*p < 0x20 || *p == 0x7f)   ? 4
+		              : (*p == '"' || *p == '\\') ? 2
+		                                          : 1;
 
 		if (o + need > limit) {
 			/* do not leave half a UTF-8 character */
-			while (o > 1 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
+			while (o > 1 &&
+			       ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
 				o--;
 			if (o > 1 && (unsigned char)buf[o - 1] >= 0xc0)
 				o--;

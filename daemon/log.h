@@ -18,9 +18,9 @@
 #define LOG_VALUE_MAX 200
 
 enum log_sink {
-	LOG_SINK_STDERR,	/* timestamped lines (ticketd -f, ticketctl) */
-	LOG_SINK_JOURNAL,	/* "<N>" prefixed lines for journald */
-	LOG_SINK_SYSLOG,	/* syslog(3), facility LOG_MAIL */
+	LOG_SINK_STDERR,  /* timestamped lines (ticketd -f, ticketctl) */
+	LOG_SINK_JOURNAL, /* "<N>" prefixed lines for journald */
+	LOG_SINK_SYSLOG,  /* syslog(3), facility LOG_MAIL */
 };
 
 /* Levels are syslog priorities. */
@@ -49,14 +49,12 @@ int log_level_parse(const char *name);
 void log_set_stream(FILE *f);
 
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warning(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* _errno variants append " error=\"strerror(errno)\"". */
-void log_err_errno(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+void log_err_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warning_errno(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 /* log_fatal - log at err and exit(status). */
@@ -68,10 +66,10 @@ _Noreturn void log_panic_(const char *file, int line, const char *fmt, ...)
 
 #define log_panic(...) log_panic_(__FILE__, __LINE__, __VA_ARGS__)
 /* log_debug evaluates its arguments only when debug is on. */
-#define log_debug(...)                                                        \
-	do {                                                                  \
-		if (log_get_level() >= LOG_LEVEL_DEBUG)                       \
-			log_debug_(__VA_ARGS__);                              \
+#define log_debug(...)                                                         \
+	do {                                                                   \
+		if (log_get_level() >= LOG_LEVEL_DEBUG)                        \
+			log_debug_(__VA_ARGS__);                               \
 	} while (0)
 
 /*

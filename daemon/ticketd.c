@@ -41,15 +41,15 @@ static volatile sig_atomic_t got_hup;
 
 /* The daemon's state: everything built from one config. */
 struct daemon {
-	struct config *cfg;		/* owned */
-	struct parser *parser;		/* owned */
-	struct store *store;		/* owned */
-	struct smtp *smtp;		/* owned; NULL without [smtp] url */
-	char *template;			/* owned ack template text */
-	char *imap_password;		/* owned, wiped on free */
-	char *smtp_password;		/* owned, wiped on free */
+	struct config *cfg;    /* owned */
+	struct parser *parser; /* owned */
+	struct store *store;   /* owned */
+	struct smtp *smtp;     /* owned; NULL without [smtp] url */
+	char *template;        /* owned ack template text */
+	char *imap_password;   /* owned, wiped on free */
+	char *smtp_password;   /* owned, wiped on free */
 	char from_addr[256];
-	struct imap *imap;		/* owned; NULL while disconnected */
+	struct imap *imap; /* owned; NULL while disconnected */
 	unsigned backoff_s;
 	time_t next_connect;
 	bool is_ready_sent;
@@ -118,7 +118,7 @@ daemon_build(const char *path, struct daemon *d)
 		char *line, *save = NULL;
 
 		for (line = strtok_r(errs, "\n", &save); line != NULL;
-		    line = strtok_r(NULL, "\n", &save))
+		     line = strtok_r(NULL, "\n", &save))
 			log_err("config action=rejected error=\"%s\"", line);
 		free(errs);
 		return EX_CONFIG;
@@ -126,32 +126,35 @@ daemon_build(const char *path, struct daemon *d)
 	free(errs);
 	if (glue_parser_new(n.cfg, &n.parser, err, sizeof(err)) != PARSER_OK) {
 		log_err("config action=rejected file=%s error=\"%s\"", path,
-		    err);
+		        err);
 		goto config_fail;
 	}
 	if (n.cfg->imap_host[0] != '\0') {
-		n.imap_password = config_read_secret(n.cfg, "imap", err,
-		    sizeof(err));
+		n.imap_password =
+		    config_read_secret(n.cfg, "imap", err, sizeof(err));
 		if (n.imap_password == NULL && err[0] != '\0') {
 			log_err("config action=rejected error=\"imap password: "
-				"%s\"", err);
+			        "%s\"",
+			        err);
 			goto config_fail;
 		}
 	}
 	if (n.cfg->smtp_url[0] != '\0') {
 		struct smtp_settings sm;
 
-		n.smtp_password = config_read_secret(n.cfg, "smtp", err,
-		    sizeof(err));
+		n.smtp_password =
+		    config_read_secret(n.cfg, "smtp", err, sizeof(err));
 		if (n.smtp_password == NULL && err[0] != '\0') {
 			log_err("config action=rejected error=\"smtp password: "
-				"%s\"", err);
+			        "%s\"",
+			        err);
 			goto config_fail;
 		}
 		if (ack_from_address(n.cfg->smtp_from, n.from_addr,
-			sizeof(n.from_addr)) != 0) {
-			log_err("config action=rejected error=\"[smtp] from has "
-				"no usable address\"");
+		                     sizeof(n.from_addr)) != 0) {
+			log_err(
+			    "config action=rejected error=\"[smtp] from has "
+			    "no usable address\"");
 			goto config_fail;
 		}
 		memset(&sm, 0, sizeof(sm));
@@ -162,20 +165,21 @@ daemon_build(const char *path, struct daemon *d)
 		sm.timeout_s = n.cfg->smtp_timeout;
 		sm.from_addr = n.from_addr;
 		if (smtp_new(&sm, &n.smtp, err, sizeof(err)) != SMTP_OK) {
-			log_err("config action=rejected error=\"smtp: %s\"", err);
+			log_err("config action=rejected error=\"smtp: %s\"",
+			        err);
 			goto config_fail;
 		}
 	}
 	if (ack_template_load(n.cfg->ack_template, &n.template, err,
-		sizeof(err)) != ACK_OK) {
+	                      sizeof(err)) != ACK_OK) {
 		log_err("config action=rejected error=\"ack template: %s\"",
-		    err);
+		        err);
 		goto config_fail;
 	}
 	glue_store_settings(n.cfg, &ss);
 	if (store_open(&ss, &n.store, err, sizeof(err)) != STORE_OK) {
 		log_err("store action=open_failed dir=%s error=\"%s\"",
-		    n.cfg->state_dir, err);
+		        n.cfg->state_dir, err);
 		daemon_clear(&n);
 		return EX_CANTCREAT;
 	}
@@ -204,7 +208,8 @@ notify_status(const struct daemon *d)
 
 	if (d->last_poll != 0 && localtime_r(&d->last_poll, &tm) != NULL)
 		(void)strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	(void)sd_notifyf(0,
+	(void)sd_notifyf(
+	    0,
 	    "STATUS=filed %lu, acked %lu, ack failures %lu, quarantined %lu, "
 	    "imap %s, last poll %s",
 	    d->filed, d->acked, d->failed_acks, d->quarantined,
@@ -218,13 +223,13 @@ disconnect(struct daemon *d, const char *why)
 	unsigned jitter;
 
 	imap_logout_free(&d->imap);
-	jitter = d->backoff_s > 1 ? (unsigned)rand() % (d->backoff_s / 2 + 1)
-				  : 0;
+	jitter =
+	    d->backoff_s > 1 ? (unsigned)rand() % (d->backoff_s / 2 + 1) : 0;
 	d->next_connect = time(NULL) + d->backoff_s + jitter;
 	log_warning("imap action=disconnected reason=\"%s\" retry_in=%us", why,
-	    d->backoff_s + jitter);
-	d->backoff_s = d->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S
-							: d->backoff_s * 2;
+	            d->backoff_s + jitter);
+	d->backoff_s =
+	    d->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : d->backoff_s * 2;
 	notify_status(d);
 }
 
@@ -238,9 +243,9 @@ do_connect(struct daemon *d)
 
 	memset(&s, 0, sizeof(s));
 	s.host = d->cfg->imap_host;
-	s.port = (unsigned)(d->cfg->imap_port != 0
-		? d->cfg->imap_port
-		: d->cfg->imap_tls == CONFIG_TLS_IMPLICIT ? 993 : 143);
+	s.port = (unsigned)(d->cfg->imap_port != 0 ? d->cfg->imap_port
+	                    : d->cfg->imap_tls == CONFIG_TLS_IMPLICIT ? 993
+	                                                              : 143);
 	s.tls = (enum config_tls)d->cfg->imap_tls;
 	s.user = d->cfg->imap_user;
 	s.password = d->imap_password != NULL ? d->imap_password : "";
@@ -253,17 +258,18 @@ do_connect(struct daemon *d)
 		if (rc == IMAP_PERMFAIL && d->backoff_s < 60)
 			d->backoff_s = 60;
 		log_err("imap action=connect_failed host=%s status=%s error=%s",
-		    d->cfg->imap_host, imap_status_name(rc),
-		    log_quote(err, q, sizeof(q)));
+		        d->cfg->imap_host, imap_status_name(rc),
+		        log_quote(err, q, sizeof(q)));
 		disconnect(d, "connect failed");
 		return;
 	}
 	d->backoff_s = BACKOFF_FIRST_S;
 	log_notice("imap action=connected host=%s mailbox=%s uidvalidity=%u "
-		   "idle=%s move=%s",
-	    d->cfg->imap_host, d->cfg->imap_mailbox, imap_uidvalidity(d->imap),
-	    imap_has_idle(d->imap) ? "yes" : "no",
-	    imap_has_move(d->imap) ? "yes" : "no");
+	           "idle=%s move=%s",
+	           d->cfg->imap_host, d->cfg->imap_mailbox,
+	           imap_uidvalidity(d->imap),
+	           imap_has_idle(d->imap) ? "yes" : "no",
+	           imap_has_move(d->imap) ? "yes" : "no");
 	if (!d->is_ready_sent) {
 		(void)sd_notify(0, "READY=1");
 		d->is_ready_sent = true;
@@ -294,27 +300,26 @@ after_filing(struct daemon *d, struct ingest_item *items, size_t n)
 		else
 			done[nd++] = items[i].uid;
 	}
-	rc = imap_flag(d->imap, done, nd,
-	    &seen_only, err, sizeof(err));
+	rc = imap_flag(d->imap, done, nd, &seen_only, err, sizeof(err));
 	if (rc == IMAP_OK && nq > 0)
 		rc = imap_flag(d->imap, quar, nq, &seen_only, err, sizeof(err));
 	if (rc == IMAP_OK && nd > 0 && d->cfg->imap_processed_folder[0] != '\0')
 		rc = imap_move(d->imap, done, nd, d->cfg->imap_processed_folder,
-		    &left_deleted, err, sizeof(err));
+		               &left_deleted, err, sizeof(err));
 	if (rc == IMAP_OK && nq > 0 &&
 	    d->cfg->imap_quarantine_folder[0] != '\0')
-		rc = imap_move(d->imap, quar, nq,
-		    d->cfg->imap_quarantine_folder, &left_deleted, err,
-		    sizeof(err));
+		rc =
+		    imap_move(d->imap, quar, nq, d->cfg->imap_quarantine_folder,
+		              &left_deleted, err, sizeof(err));
 	if (rc != IMAP_OK)
 		log_err("imap action=flag_failed messages=%zu error=%s", n,
-		    log_quote(err, q, sizeof(q)));
+		        log_quote(err, q, sizeof(q)));
 	else
 		log_debug("imap action=flagged messages=%zu quarantined=%zu",
-		    nd, nq);
+		          nd, nq);
 	if (left_deleted)
 		log_warning("imap action=left_deleted reason=\"server has no "
-			    "UIDPLUS; messages stay flagged \\\\Deleted\"");
+		            "UIDPLUS; messages stay flagged \\\\Deleted\"");
 	free(done);
 	free(quar);
 	return rc;
@@ -331,12 +336,12 @@ sync_mailbox(struct daemon *d)
 
 	uidvalidity = imap_uidvalidity(d->imap);
 	if (store_mailbox_get(d->store, d->cfg->imap_mailbox, &stored_v, &last,
-		err, sizeof(err)) != STORE_OK)
+	                      err, sizeof(err)) != STORE_OK)
 		stored_v = 0;
 	if (stored_v != 0 && stored_v != uidvalidity) {
 		log_warning("imap action=uidvalidity_changed mailbox=%s old=%u "
-			    "new=%u",
-		    d->cfg->imap_mailbox, stored_v, uidvalidity);
+		            "new=%u",
+		            d->cfg->imap_mailbox, stored_v, uidvalidity);
 		last = 0;
 	} else if (stored_v == 0) {
 		last = 0;
@@ -344,22 +349,24 @@ sync_mailbox(struct daemon *d)
 	rc = imap_search_new(d->imap, last, &uids, &n, err, sizeof(err));
 	if (rc != IMAP_OK) {
 		log_err("imap action=search_failed error=%s",
-		    log_quote(err, q, sizeof(q)));
+		        log_quote(err, q, sizeof(q)));
 		return rc;
 	}
 	d->last_poll = time(NULL);
-	for (off = 0; off < n && got_term == 0; off += (size_t)d->cfg->imap_batch) {
+	for (off = 0; off < n && got_term == 0;
+	     off += (size_t)d->cfg->imap_batch) {
 		size_t cnt = n - off < (size_t)d->cfg->imap_batch
-		    ? n - off : (size_t)d->cfg->imap_batch;
+		                 ? n - off
+		                 : (size_t)d->cfg->imap_batch;
 		struct imap_msg *msgs = NULL;
 		struct ingest_item *items;
 		size_t nm = 0, i;
 
 		rc = imap_fetch(d->imap, uids + off, cnt, d->cfg->message_max,
-		    &msgs, &nm, err, sizeof(err));
+		                &msgs, &nm, err, sizeof(err));
 		if (rc != IMAP_OK) {
 			log_err("imap action=fetch_failed error=%s",
-			    log_quote(err, q, sizeof(q)));
+			        log_quote(err, q, sizeof(q)));
 			break;
 		}
 		if (nm == 0) {
@@ -376,16 +383,16 @@ sync_mailbox(struct daemon *d)
 			items[i].uid = msgs[i].uid;
 			items[i].data = msgs[i].data;
 			items[i].len = msgs[i].len;
-			items[i].full_size = msgs[i].is_oversized
-			    ? msgs[i].size : msgs[i].len;
+			items[i].full_size =
+			    msgs[i].is_oversized ? msgs[i].size : msgs[i].len;
 		}
 		rc = ingest_batch(d->cfg, d->parser, d->store,
-		    d->cfg->imap_mailbox, uidvalidity, items, nm, err,
-		    sizeof(err));
+		                  d->cfg->imap_mailbox, uidvalidity, items, nm,
+		                  err, sizeof(err));
 		if (rc != INGEST_OK) {
 			log_err("store action=file_failed messages=%zu "
-				"error=%s",
-			    nm, log_quote(err, q, sizeof(q)));
+			        "error=%s",
+			        nm, log_quote(err, q, sizeof(q)));
 			free(items);
 			imap_msgs_free(&msgs, nm);
 			/* nothing flagged: the same mail is fetched again */
@@ -443,10 +450,10 @@ send_one(struct daemon *d, struct store_ack *a)
 	rc = ack_render(&f, d->template, &msg, err, sizeof(err));
 	if (rc != ACK_OK) {
 		log_err("ticket=%s action=ack_failed to=%s error=%s",
-		    a->ticket_id, log_quote(a->to, q1, sizeof(q1)),
-		    log_quote(err, q2, sizeof(q2)));
+		        a->ticket_id, log_quote(a->to, q1, sizeof(q1)),
+		        log_quote(err, q2, sizeof(q2)));
 		(void)store_outbox_failed(d->store, a->id, true, err, &given_up,
-		    err, sizeof(err));
+		                          err, sizeof(err));
 		buf_free(&msg);
 		d->failed_acks++;
 		return true;
@@ -458,25 +465,26 @@ send_one(struct daemon *d, struct store_ack *a)
 		if (store_outbox_sent(d->store, a->id, err, sizeof(err)) !=
 		    STORE_OK)
 			log_err("ticket=%s action=ack_record_failed error=%s",
-			    a->ticket_id, log_quote(err, q1, sizeof(q1)));
+			        a->ticket_id, log_quote(err, q1, sizeof(q1)));
 		log_info("ticket=%s action=acked to=%s message_id=%s",
-		    a->ticket_id, log_quote(a->to, q1, sizeof(q1)),
-		    log_quote(a->message_id, q2, sizeof(q2)));
+		         a->ticket_id, log_quote(a->to, q1, sizeof(q1)),
+		         log_quote(a->message_id, q2, sizeof(q2)));
 		d->acked++;
 		return true;
 	}
 	(void)store_outbox_failed(d->store, a->id, rc == SMTP_PERMFAIL, r.error,
-	    &given_up, err, sizeof(err));
+	                          &given_up, err, sizeof(err));
 	d->failed_acks++;
 	if (rc == SMTP_PERMFAIL || given_up)
 		log_err("ticket=%s action=ack_failed to=%s code=%ld error=%s",
-		    a->ticket_id, log_quote(a->to, q1, sizeof(q1)), r.code,
-		    log_quote(r.error, q2, sizeof(q2)));
+		        a->ticket_id, log_quote(a->to, q1, sizeof(q1)), r.code,
+		        log_quote(r.error, q2, sizeof(q2)));
 	else
 		log_warning("ticket=%s action=ack_deferred to=%s code=%ld "
-			    "attempts=%u error=%s",
-		    a->ticket_id, log_quote(a->to, q1, sizeof(q1)), r.code,
-		    a->attempts + 1, log_quote(r.error, q2, sizeof(q2)));
+		            "attempts=%u error=%s",
+		            a->ticket_id, log_quote(a->to, q1, sizeof(q1)),
+		            r.code, a->attempts + 1,
+		            log_quote(r.error, q2, sizeof(q2)));
 	/* a temporary failure usually hits every ack: wait for the retry */
 	return rc == SMTP_PERMFAIL;
 }
@@ -496,7 +504,7 @@ drain_outbox(struct daemon *d)
 
 		memset(&a, 0, sizeof(a));
 		rc = store_outbox_next(d->store, time(NULL), &a, err,
-		    sizeof(err));
+		                       sizeof(err));
 		if (rc != STORE_OK) {
 			store_ack_clear(&a);
 			break;
@@ -519,13 +527,13 @@ log_overdue(struct daemon *d)
 	char err[256], q[LOG_VALUE_MAX + 8];
 
 	if (store_overdue_unlogged(d->store, time(NULL), &v, &n, err,
-		sizeof(err)) != STORE_OK)
+	                           sizeof(err)) != STORE_OK)
 		return;
 	for (i = 0; i < n; i++)
 		log_warning("ticket=%s action=overdue priority=%s due_at=%s "
-			    "requester=%s",
-		    v[i].id, v[i].priority, v[i].due_at_iso,
-		    log_quote(v[i].requester, q, sizeof(q)));
+		            "requester=%s",
+		            v[i].id, v[i].priority, v[i].due_at_iso,
+		            log_quote(v[i].requester, q, sizeof(q)));
 	store_ticket_list_free(&v, n);
 }
 
@@ -567,13 +575,13 @@ service(struct daemon *d, const char *path)
 			(void)sd_notify(0, "RELOADING=1");
 			if (daemon_build(path, d) == 0) {
 				log_notice("config action=reloaded file=%s",
-				    path);
+				           path);
 				imap_logout_free(&d->imap);
 				d->next_connect = 0;
 			} else {
 				log_err("config action=reload_failed file=%s "
-					"keeping=old",
-				    path);
+				        "keeping=old",
+				        path);
 			}
 			(void)sd_notify(0, "READY=1");
 		}
@@ -606,10 +614,10 @@ service(struct daemon *d, const char *path)
 			continue;
 		if (d->cfg->imap_idle && imap_has_idle(d->imap)) {
 			rc = imap_idle_wait(d->imap, wait_ms(d), &has_new, err,
-			    sizeof(err));
+			                    sizeof(err));
 			if (rc != IMAP_OK) {
 				log_warning("imap action=idle_failed error=%s",
-				    log_quote(err, q, sizeof(q)));
+				            log_quote(err, q, sizeof(q)));
 				disconnect(d, "idle failed");
 				continue;
 			}
@@ -626,7 +634,7 @@ service(struct daemon *d, const char *path)
 	}
 	(void)sd_notify(0, "STOPPING=1");
 	log_notice("ticketd action=stopping filed=%lu acked=%lu", d->filed,
-	    d->acked);
+	           d->acked);
 	imap_logout_free(&d->imap);
 	return 0;
 }
@@ -635,19 +643,20 @@ service(struct daemon *d, const char *path)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: ticketd [-c FILE] [-f] [--check-config] "
-		   "[--log-level LEVEL]\n"
-		   "       ticketd --help | --version\n\n"
-		   "  -c, --config FILE   configuration (default " DEFAULT_CONFIG
-		   ")\n"
-		   "  -f, --foreground    log to stderr with timestamps\n"
-		   "  --check-config      validate the configuration and exit\n"
-		   "  --log-level LEVEL   err|warning|notice|info|debug "
-		   "(default info)\n\n"
-		   "signals: SIGHUP reloads the configuration (a bad one is "
-		   "rejected, the old\none stays); SIGTERM finishes the batch "
-		   "in hand and exits 0.\n\n"
-		   "configuration keys:\n");
+	fprintf(f,
+	        "usage: ticketd [-c FILE] [-f] [--check-config] "
+	        "[--log-level LEVEL]\n"
+	        "       ticketd --help | --version\n\n"
+	        "  -c, --config FILE   configuration (default " DEFAULT_CONFIG
+	        ")\n"
+	        "  -f, --foreground    log to stderr with timestamps\n"
+	        "  --check-config      validate the configuration and exit\n"
+	        "  --log-level LEVEL   err|warning|notice|info|debug "
+	        "(default info)\n\n"
+	        "signals: SIGHUP reloads the configuration (a bad one is "
+	        "rejected, the old\none stays); SIGTERM finishes the batch "
+	        "in hand and exits 0.\n\n"
+	        "configuration keys:\n");
 	config_print_keys(f);
 }
 
@@ -684,23 +693,23 @@ main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if ((strcmp(argv[i], "-c") == 0 ||
-			strcmp(argv[i], "--config") == 0) &&
+		     strcmp(argv[i], "--config") == 0) &&
 		    i + 1 < argc) {
 			path = argv[++i];
 		} else if (strcmp(argv[i], "--check-config") == 0) {
 			is_check = true;
 		} else if (strcmp(argv[i], "-f") == 0 ||
-		    strcmp(argv[i], "--foreground") == 0) {
+		           strcmp(argv[i], "--foreground") == 0) {
 			is_fg = true;
 		} else if (strcmp(argv[i], "--log-level") == 0 &&
-		    i + 1 < argc) {
+		           i + 1 < argc) {
 			level = log_level_parse(argv[++i]);
 			if (level < 0) {
 				usage(stderr);
 				return EX_USAGE;
 			}
 		} else if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0) {
+		           strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
@@ -713,10 +722,11 @@ main(int argc, char **argv)
 	}
 	if (is_check)
 		return check_config(path);
-	log_init("ticketd", is_fg ? LOG_SINK_STDERR
-		 : log_auto_sink() == LOG_SINK_JOURNAL ? LOG_SINK_JOURNAL
-						       : LOG_SINK_SYSLOG,
-	    level);
+	log_init("ticketd",
+	         is_fg                                 ? LOG_SINK_STDERR
+	         : log_auto_sink() == LOG_SINK_JOURNAL ? LOG_SINK_JOURNAL
+	                                               : LOG_SINK_SYSLOG,
+	         level);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -734,8 +744,8 @@ main(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	log_notice("ticketd action=started version=" TICKETD_VERSION
-		   " config=%s state_dir=%s",
-	    path, d.cfg->state_dir);
+	           " config=%s state_dir=%s",
+	           path, d.cfg->state_dir);
 	if (d.cfg->imap_host[0] == '\0' && !d.is_ready_sent) {
 		(void)sd_notify(0, "READY=1");
 		d.is_ready_sent = true;

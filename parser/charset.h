@@ -19,9 +19,9 @@
 
 enum charset_status {
 	CHARSET_OK = 0,
-	CHARSET_LOSSY,		/* converted, some bytes became U+FFFD */
-	CHARSET_UNKNOWN,	/* iconv does not know cs: converted as auto */
-	CHARSET_FULL,		/* out hit its limit: output cut, still valid */
+	CHARSET_LOSSY,   /* converted, some bytes became U+FFFD */
+	CHARSET_UNKNOWN, /* iconv does not know cs: converted as auto */
+	CHARSET_FULL,    /* out hit its limit: output cut, still valid */
 	CHARSET_NOMEM,
 };
 
@@ -40,7 +40,7 @@ void charset_conv_free(struct charset_conv **p);
  * usable was appended.
  */
 int charset_to_utf8(struct charset_conv *cc, const char *cs, const void *in,
-    size_t len, struct buf *out);
+                    size_t len, struct buf *out);
 
 /*
  * charset_is_auto - whether cs (borrowed, may be NULL) means "guess":

@@ -13,13 +13,14 @@
 #include "html.h"
 
 /* Elements whose content is not text. */
-static const char *const skip_elems[] = {"script", "style", "head", "title",
-    "template", "noscript"};
+static const char *const skip_elems[] = {"script", "style",    "head",
+                                         "title",  "template", "noscript"};
 
 /* Elements that start a new line. */
-static const char *const block_elems[] = {"p", "div", "br", "tr", "li",
-    "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote",
-    "pre", "hr", "section", "article", "header", "footer", "dd", "dt"};
+static const char *const block_elems[] = {
+    "p",  "div",     "br",      "tr",     "li",     "h1", "h2",         "h3",
+    "h4", "h5",      "h6",      "table",  "ul",     "ol", "blockquote", "pre",
+    "hr", "section", "article", "header", "footer", "dd", "dt"};
 
 struct entity {
 	const char *name;
@@ -27,17 +28,17 @@ struct entity {
 };
 
 static const struct entity entities[] = {
-    {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''},
-    {"nbsp", ' '}, {"copy", 0xa9}, {"reg", 0xae}, {"yen", 0xa5},
-    {"middot", 0xb7}, {"hellip", 0x2026}, {"mdash", 0x2014},
-    {"ndash", 0x2013}, {"ldquo", 0x201c}, {"rdquo", 0x201d},
-    {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"times", 0xd7},
+    {"amp", '&'},      {"lt", '<'},       {"gt", '>'},        {"quot", '"'},
+    {"apos", '\''},    {"nbsp", ' '},     {"copy", 0xa9},     {"reg", 0xae},
+    {"yen", 0xa5},     {"middot", 0xb7},  {"hellip", 0x2026}, {"mdash", 0x2014},
+    {"ndash", 0x2013}, {"ldquo", 0x201c}, {"rdquo", 0x201d},  {"lsquo", 0x2018},
+    {"rsquo", 0x2019}, {"times", 0xd7},
 };
 
 struct html_state {
 	struct buf *out;
 	bool pending_space;
-	int newlines;		/* trailing newlines already in out */
+	int newlines; /* trailing newlines already in out */
 	bool failed;
 };
 
@@ -47,8 +48,7 @@ emit_cp(struct html_state *st, unsigned int cp)
 {
 	char enc[4];
 
-	if (cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' ||
-	    cp == 0xa0) {
+	if (cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' || cp == 0xa0) {
 		if (st->out->len > 0 && st->newlines == 0)
 			st->pending_space = true;
 		return;
@@ -84,7 +84,8 @@ name_in(const char *name, size_t len, const char *const *list, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (strlen(list[i]) == len && strncasecmp(list[i], name, len) == 0)
+		if (strlen(list[i]) == len &&
+		    strncasecmp(list[i], name, len) == 0)
 			return true;
 	return false;
 }
@@ -146,7 +147,7 @@ int
 html_to_text(const char *in, size_t len, struct buf *out)
 {
 	struct html_state st = {out, false, 0, false};
-	const char *skip_until = NULL;	/* closing tag name being skipped */
+	const char *skip_until = NULL; /* closing tag name being skipped */
 	size_t skip_len = 0;
 	size_t i = 0, n;
 	unsigned int cp;
@@ -174,12 +175,12 @@ html_to_text(const char *in, size_t len, struct buf *out)
 			}
 			name_start = j;
 			while (j < len && ((in[j] >= 'a' && in[j] <= 'z') ||
-			    (in[j] >= 'A' && in[j] <= 'Z') ||
-			    (in[j] >= '0' && in[j] <= '9')))
+			                   (in[j] >= 'A' && in[j] <= 'Z') ||
+			                   (in[j] >= '0' && in[j] <= '9')))
 				j++;
 			name_len = j - name_start;
-			if (name_len == 0 && !closing && (j >= len ||
-			    (in[j] != '!' && in[j] != '?'))) {
+			if (name_len == 0 && !closing &&
+			    (j >= len || (in[j] != '!' && in[j] != '?'))) {
 				/* a lone '<' is text */
 				if (skip_until == NULL)
 					emit_cp(&st, '<');
@@ -191,28 +192,33 @@ html_to_text(const char *in, size_t len, struct buf *out)
 			if (skip_until != NULL) {
 				if (closing && name_len == skip_len &&
 				    strncasecmp(in + name_start, skip_until,
-					name_len) == 0)
+				                name_len) == 0)
 					skip_until = NULL;
 			} else if (!closing &&
-			    name_in(in + name_start, name_len, skip_elems,
-				sizeof(skip_elems) / sizeof(skip_elems[0]))) {
+			           name_in(in + name_start, name_len,
+			                   skip_elems,
+			                   sizeof(skip_elems) /
+			                       sizeof(skip_elems[0]))) {
 				size_t k;
 
 				for (k = 0; k < sizeof(skip_elems) /
-				    sizeof(skip_elems[0]); k++)
+				                    sizeof(skip_elems[0]);
+				     k++)
 					if (strlen(skip_elems[k]) == name_len &&
 					    strncasecmp(skip_elems[k],
-						in + name_start, name_len) == 0)
+					                in + name_start,
+					                name_len) == 0)
 						skip_until = skip_elems[k];
 				skip_len = name_len;
 				if (j > 0 && in[j - 1] == '/')
 					skip_until = NULL;
 			} else if (name_in(in + name_start, name_len,
-			    block_elems,
-			    sizeof(block_elems) / sizeof(block_elems[0]))) {
+			                   block_elems,
+			                   sizeof(block_elems) /
+			                       sizeof(block_elems[0]))) {
 				emit_newline(&st);
 			} else if (name_len == 2 &&
-			    strncasecmp(in + name_start, "td", 2) == 0) {
+			           strncasecmp(in + name_start, "td", 2) == 0) {
 				emit_cp(&st, ' ');
 				st.pending_space = st.out->len > 0;
 			}

@@ -32,9 +32,9 @@ struct walk {
 	size_t cut_at;
 	struct mime_result *r;
 	struct strlist *notes;
-	struct buf html;	/* HTML bodies, used when no plain text */
-	size_t leaves;		/* leaves seen */
-	size_t skipped_quiet;	/* skipped leaves not recorded */
+	struct buf html;      /* HTML bodies, used when no plain text */
+	size_t leaves;        /* leaves seen */
+	size_t skipped_quiet; /* skipped leaves not recorded */
 	bool nomem;
 };
 
@@ -95,11 +95,11 @@ content_type(const struct mailmime_content *ct, struct buf *b)
 			break;
 		default:
 			type = d->dt_extension != NULL ? d->dt_extension
-						       : "application";
+			                               : "application";
 			break;
 		}
 	} else if (ct->ct_type->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE &&
-	    ct->ct_type->tp_data.tp_composite_type != NULL) {
+	           ct->ct_type->tp_data.tp_composite_type != NULL) {
 		const struct mailmime_composite_type *c =
 		    ct->ct_type->tp_data.tp_composite_type;
 
@@ -108,12 +108,12 @@ content_type(const struct mailmime_content *ct, struct buf *b)
 		else if (c->ct_type == MAILMIME_COMPOSITE_TYPE_MULTIPART)
 			type = "multipart";
 		else
-			type = c->ct_token != NULL ? c->ct_token
-						   : "application";
+			type =
+			    c->ct_token != NULL ? c->ct_token : "application";
 	}
 	if (lower_append(b, type) != 0 || buf_append_byte(b, '/') != 0 ||
 	    lower_append(b, ct->ct_subtype != NULL ? ct->ct_subtype
-						   : "octet-stream") != 0)
+	                                           : "octet-stream") != 0)
 		return -1;
 	return 0;
 }
@@ -127,7 +127,7 @@ ct_param(const struct mailmime_content *ct, const char *name)
 	if (ct == NULL || ct->ct_parameters == NULL)
 		return NULL;
 	for (it = clist_begin(ct->ct_parameters); it != NULL;
-	    it = clist_next(it)) {
+	     it = clist_next(it)) {
 		const struct mailmime_parameter *p = clist_content(it);
 
 		if (p != NULL && p->pa_name != NULL && p->pa_value != NULL &&
@@ -146,7 +146,7 @@ part_disposition(const struct mailmime *m)
 	if (m->mm_mime_fields == NULL || m->mm_mime_fields->fld_list == NULL)
 		return NULL;
 	for (it = clist_begin(m->mm_mime_fields->fld_list); it != NULL;
-	    it = clist_next(it)) {
+	     it = clist_next(it)) {
 		const struct mailmime_field *f = clist_content(it);
 
 		if (f != NULL && f->fld_type == MAILMIME_FIELD_DISPOSITION)
@@ -158,7 +158,7 @@ part_disposition(const struct mailmime *m)
 /* collect_params - flatten disposition or content-type params */
 static size_t
 collect_params(const struct mailmime *m, bool from_disposition,
-    struct rfc2231_param *out)
+               struct rfc2231_param *out)
 {
 	size_t n = 0;
 	clistiter *it;
@@ -169,7 +169,7 @@ collect_params(const struct mailmime *m, bool from_disposition,
 		if (d == NULL || d->dsp_parms == NULL)
 			return 0;
 		for (it = clist_begin(d->dsp_parms);
-		    it != NULL && n < MIME_PARAMS_MAX; it = clist_next(it)) {
+		     it != NULL && n < MIME_PARAMS_MAX; it = clist_next(it)) {
 			const struct mailmime_disposition_parm *p =
 			    clist_content(it);
 
@@ -180,10 +180,10 @@ collect_params(const struct mailmime *m, bool from_disposition,
 				out[n].name = "filename";
 				out[n++].value = p->pa_data.pa_filename;
 			} else if (p->pa_type ==
-				MAILMIME_DISPOSITION_PARM_PARAMETER &&
-			    p->pa_data.pa_parameter != NULL &&
-			    p->pa_data.pa_parameter->pa_name != NULL &&
-			    p->pa_data.pa_parameter->pa_value != NULL) {
+			               MAILMIME_DISPOSITION_PARM_PARAMETER &&
+			           p->pa_data.pa_parameter != NULL &&
+			           p->pa_data.pa_parameter->pa_name != NULL &&
+			           p->pa_data.pa_parameter->pa_value != NULL) {
 				out[n].name = p->pa_data.pa_parameter->pa_name;
 				out[n++].value =
 				    p->pa_data.pa_parameter->pa_value;
@@ -195,7 +195,7 @@ collect_params(const struct mailmime *m, bool from_disposition,
 	    m->mm_content_type->ct_parameters == NULL)
 		return 0;
 	for (it = clist_begin(m->mm_content_type->ct_parameters);
-	    it != NULL && n < MIME_PARAMS_MAX; it = clist_next(it)) {
+	     it != NULL && n < MIME_PARAMS_MAX; it = clist_next(it)) {
 		const struct mailmime_parameter *p = clist_content(it);
 
 		if (p != NULL && p->pa_name != NULL && p->pa_value != NULL) {
@@ -281,7 +281,7 @@ new_att(struct walk *w)
 /* name_att - set filename and content type of a fresh attachment */
 static int
 name_att(struct walk *w, struct parser_attachment *a, const struct mailmime *m,
-    const char *ctype, const char *suffix)
+         const char *ctype, const char *suffix)
 {
 	struct buf b;
 	int rc;
@@ -300,8 +300,8 @@ name_att(struct walk *w, struct parser_attachment *a, const struct mailmime *m,
 		char gen[48];
 
 		free(a->filename);
-		(void)snprintf(gen, sizeof(gen), "attachment-%zu%s", w->r->n_att,
-		    suffix);
+		(void)snprintf(gen, sizeof(gen), "attachment-%zu%s",
+		               w->r->n_att, suffix);
 		a->filename = strdup(gen);
 		if (a->filename == NULL)
 			return -1;
@@ -319,7 +319,7 @@ hash_att(struct parser_attachment *a)
 	size_t i;
 
 	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, a->data != NULL ? a->data : d,
-		a->size, d) != 0)
+	                     a->size, d) != 0)
 		return -1;
 	for (i = 0; i < 32; i++) {
 		a->sha256[2 * i] = hex[d[i] >> 4];
@@ -332,7 +332,7 @@ hash_att(struct parser_attachment *a)
 /* skip_att - record a skipped attachment with a note */
 static void
 skip_att(struct walk *w, struct parser_attachment *a, enum parser_skip why,
-    size_t size)
+         size_t size)
 {
 	char line[160];
 
@@ -342,8 +342,9 @@ skip_att(struct walk *w, struct parser_attachment *a, enum parser_skip why,
 	a->sha256[0] = '\0';
 	a->skipped = why;
 	w->r->is_truncated = true;
-	(void)snprintf(line, sizeof(line), "attachment %zu skipped: %s (%zu bytes)",
-	    w->r->n_att, parser_skip_name(why), size);
+	(void)snprintf(line, sizeof(line),
+	               "attachment %zu skipped: %s (%zu bytes)", w->r->n_att,
+	               parser_skip_name(why), size);
 	note(w, line);
 }
 
@@ -352,8 +353,7 @@ skip_att(struct walk *w, struct parser_attachment *a, enum parser_skip why,
  * Returns 0, or -1 when the transfer encoding could not be decoded.
  */
 static int
-decode_data(const struct mailmime_data *d, unsigned char **out_r,
-    size_t *len_r)
+decode_data(const struct mailmime_data *d, unsigned char **out_r, size_t *len_r)
 {
 	char *dec = NULL;
 	size_t dlen = 0, idx = 0;
@@ -367,9 +367,9 @@ decode_data(const struct mailmime_data *d, unsigned char **out_r,
 		*out_r = malloc(1);
 		return *out_r == NULL ? -1 : 0;
 	}
-	if (mailmime_part_parse(d->dt_data.dt_text.dt_data,
-		d->dt_data.dt_text.dt_length, &idx, d->dt_encoding, &dec,
-		&dlen) != MAILIMF_NO_ERROR)
+	if (mailmime_part_parse(
+	        d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length, &idx,
+	        d->dt_encoding, &dec, &dlen) != MAILIMF_NO_ERROR)
 		return -1;
 	copy = malloc(dlen + 1);
 	if (copy == NULL) {
@@ -410,7 +410,7 @@ past_cut(const struct walk *w, const struct mailmime_data *d)
 /* store_att - decode, bound and hash the body of an attachment part */
 static void
 store_att(struct walk *w, struct parser_attachment *a,
-    const struct mailmime_data *d)
+          const struct mailmime_data *d)
 {
 	size_t est;
 
@@ -430,7 +430,7 @@ store_att(struct walk *w, struct parser_attachment *a,
 	}
 	if (decode_data(d, &a->data, &a->size) != 0) {
 		skip_att(w, a, PARSER_SKIP_UNDECODABLE,
-		    d->dt_data.dt_text.dt_length);
+		         d->dt_data.dt_text.dt_length);
 		return;
 	}
 	if (a->size > w->lim->attachment_max) {
@@ -468,18 +468,21 @@ scan_message_ids(struct walk *w, const char *p, size_t len)
 		while (eol < len && p[eol] != '\n')
 			eol++;
 		if (eol - i == 0 || (eol - i == 1 && p[i] == '\r'))
-			break;	/* end of the header block */
-		if (eol - i > 11 && strncasecmp(p + i, "message-id:", 11) == 0) {
+			break; /* end of the header block */
+		if (eol - i > 11 &&
+		    strncasecmp(p + i, "message-id:", 11) == 0) {
 			const char *lt = memchr(p + i, '<', eol - i);
 			const char *gt;
 
 			if (lt != NULL) {
 				gt = memchr(lt, '>', (size_t)(p + eol - lt));
-				if (gt != NULL && gt - lt > 1 && gt - lt < 998 &&
-				    id_printable(lt + 1, (size_t)(gt - lt - 1)) &&
+				if (gt != NULL && gt - lt > 1 &&
+				    gt - lt < 998 &&
+				    id_printable(lt + 1,
+				                 (size_t)(gt - lt - 1)) &&
 				    strlist_add_unique(&w->r->bounce_refs, lt,
-					(size_t)(gt - lt) + 1,
-					PARSER_REFS_MAX) != 0 &&
+				                       (size_t)(gt - lt) + 1,
+				                       PARSER_REFS_MAX) != 0 &&
 				    w->r->bounce_refs.n < PARSER_REFS_MAX)
 					w->nomem = true;
 			}
@@ -508,7 +511,7 @@ add_text(struct walk *w, const struct mailmime *m, bool is_html)
 	if (dst->len > 0 && buf_append_str(dst, "\n") != 0)
 		w->r->is_truncated = true;
 	rc = charset_to_utf8(w->cc, ct_param(m->mm_content_type, "charset"),
-	    dec, dlen, dst);
+	                     dec, dlen, dst);
 	free(dec);
 	if (rc == CHARSET_NOMEM)
 		w->nomem = true;
@@ -520,7 +523,7 @@ add_text(struct walk *w, const struct mailmime *m, bool is_html)
 }
 
 static void walk_part(struct walk *w, const struct mailmime *m, size_t depth,
-    bool text_ok, bool in_report);
+                      bool text_ok, bool in_report);
 
 /* leaf_count - count a leaf against max_parts; false when over */
 static bool
@@ -553,8 +556,9 @@ skip_subtree(struct walk *w, const struct mailmime *m, enum parser_skip why)
 		return;
 	buf_init(&ct, 256);
 	if (content_type(m->mm_content_type, &ct) != 0 ||
-	    name_att(w, a, m, ct.data != NULL ? ct.data : "application/octet-stream",
-		"") != 0)
+	    name_att(w, a, m,
+	             ct.data != NULL ? ct.data : "application/octet-stream",
+	             "") != 0)
 		w->nomem = true;
 	buf_free(&ct);
 	skip_att(w, a, why, m->mm_length);
@@ -563,7 +567,7 @@ skip_subtree(struct walk *w, const struct mailmime *m, enum parser_skip why)
 /* walk_leaf - a single part: body text or attachment */
 static void
 walk_leaf(struct walk *w, const struct mailmime *m, bool text_ok,
-    bool in_report)
+          bool in_report)
 {
 	const struct mailmime_disposition *disp = part_disposition(m);
 	struct buf ct, name;
@@ -582,11 +586,13 @@ walk_leaf(struct walk *w, const struct mailmime *m, bool text_ok,
 		return;
 	}
 	is_text = strncmp(ct.data, "text/", 5) == 0;
-	if (in_report && (strcmp(ct.data, "text/rfc822-headers") == 0 ||
-	    strcmp(ct.data, "message/rfc822-headers") == 0) &&
+	if (in_report &&
+	    (strcmp(ct.data, "text/rfc822-headers") == 0 ||
+	     strcmp(ct.data, "message/rfc822-headers") == 0) &&
 	    m->mm_data.mm_single != NULL &&
 	    m->mm_data.mm_single->dt_type == MAILMIME_DATA_TEXT)
-		scan_message_ids(w, m->mm_data.mm_single->dt_data.dt_text.dt_data,
+		scan_message_ids(
+		    w, m->mm_data.mm_single->dt_data.dt_text.dt_data,
 		    m->mm_data.mm_single->dt_data.dt_text.dt_length);
 	if (strcmp(ct.data, "message/delivery-status") == 0)
 		w->r->is_report = true;
@@ -600,9 +606,9 @@ walk_leaf(struct walk *w, const struct mailmime *m, bool text_ok,
 		return;
 	}
 	is_attachment = (disp != NULL && disp->dsp_type != NULL &&
-			    disp->dsp_type->dsp_type ==
-				MAILMIME_DISPOSITION_TYPE_ATTACHMENT) ||
-	    has_name == 1 || !is_text;
+	                 disp->dsp_type->dsp_type ==
+	                     MAILMIME_DISPOSITION_TYPE_ATTACHMENT) ||
+	                has_name == 1 || !is_text;
 	if (!is_attachment) {
 		if (text_ok && strcmp(ct.data, "text/plain") == 0)
 			add_text(w, m, false);
@@ -634,7 +640,7 @@ walk_message(struct walk *w, const struct mailmime *m, bool in_report)
 	if (in_report && m->mm_body != NULL &&
 	    m->mm_body->dt_type == MAILMIME_DATA_TEXT)
 		scan_message_ids(w, m->mm_body->dt_data.dt_text.dt_data,
-		    m->mm_body->dt_data.dt_text.dt_length);
+		                 m->mm_body->dt_data.dt_text.dt_length);
 	a = new_att(w);
 	if (a == NULL || name_att(w, a, m, "message/rfc822", ".eml") != 0) {
 		w->nomem = true;
@@ -651,7 +657,7 @@ alt_choice(const struct mailmime *m)
 	int i = 0, last = -1, html = -1;
 
 	for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it != NULL;
-	    it = clist_next(it), i++) {
+	     it = clist_next(it), i++) {
 		const struct mailmime *c = clist_content(it);
 		struct buf ct;
 		bool plain = false, is_html = false;
@@ -664,7 +670,7 @@ alt_choice(const struct mailmime *m)
 		    ct.data != NULL) {
 			plain = strcmp(ct.data, "text/plain") == 0;
 			is_html = strcmp(ct.data, "text/html") == 0 ||
-			    strcmp(ct.data, "multipart/related") == 0;
+			          strcmp(ct.data, "multipart/related") == 0;
 		}
 		buf_free(&ct);
 		if (plain)
@@ -678,7 +684,7 @@ alt_choice(const struct mailmime *m)
 /* walk_part - dispatch on the libetpan node type */
 static void
 walk_part(struct walk *w, const struct mailmime *m, size_t depth, bool text_ok,
-    bool in_report)
+          bool in_report)
 {
 	clistiter *it;
 	struct buf ct;
@@ -720,9 +726,9 @@ walk_part(struct walk *w, const struct mailmime *m, size_t depth, bool text_ok,
 	if (is_alt)
 		choice = alt_choice(m);
 	for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it != NULL;
-	    it = clist_next(it), i++)
+	     it = clist_next(it), i++)
 		walk_part(w, clist_content(it), depth + 1,
-		    text_ok && (!is_alt || i == choice), in_report);
+		          text_ok && (!is_alt || i == choice), in_report);
 }
 
 /* mime_boundary_is_hostile - detect boundary="\"..." */
@@ -739,13 +745,13 @@ mime_boundary_is_hostile(const char *raw, size_t len)
 			continue;
 		j = i + 8;
 		while (j < len && (raw[j] == ' ' || raw[j] == '\t' ||
-		    raw[j] == '\r' || raw[j] == '\n'))
+		                   raw[j] == '\r' || raw[j] == '\n'))
 			j++;
 		if (j >= len || raw[j] != '=')
 			continue;
 		j++;
 		while (j < len && (raw[j] == ' ' || raw[j] == '\t' ||
-		    raw[j] == '\r' || raw[j] == '\n'))
+		                   raw[j] == '\r' || raw[j] == '\n'))
 			j++;
 		if (j + 1 < len && raw[j] == '"' && raw[j + 1] == '\\')
 			return true;
@@ -758,8 +764,8 @@ mime_boundary_is_hostile(const char *raw, size_t len)
 /* mime_walk - parse and walk */
 int
 mime_walk(struct charset_conv *cc, const struct mime_limits *lim,
-    const char *raw, size_t len, size_t cut_at, struct mime_result *r,
-    struct strlist *notes, char *err, size_t errlen)
+          const char *raw, size_t len, size_t cut_at, struct mime_result *r,
+          struct strlist *notes, char *err, size_t errlen)
 {
 	struct mailmime *top = NULL;
 	const struct mailmime *body;
@@ -782,10 +788,10 @@ mime_walk(struct charset_conv *cc, const struct mime_limits *lim,
 	rc = mailmime_parse(raw, len, &idx, &top);
 	if (rc != MAILIMF_NO_ERROR || top == NULL) {
 		(void)snprintf(err, errlen, "MIME structure unparseable (%d)",
-		    rc);
+		               rc);
 		buf_free(&w.html);
 		return rc == MAILIMF_ERROR_MEMORY ? PARSER_NOMEM
-						  : PARSER_MALFORMED;
+		                                  : PARSER_MALFORMED;
 	}
 	body = top;
 	if (top->mm_type == MAILMIME_MESSAGE)
@@ -817,7 +823,8 @@ mime_walk(struct charset_conv *cc, const struct mime_limits *lim,
 		char line[96];
 
 		(void)snprintf(line, sizeof(line),
-		    "%zu more parts skipped without a record", w.skipped_quiet);
+		               "%zu more parts skipped without a record",
+		               w.skipped_quiet);
 		note(&w, line);
 	}
 	if (w.nomem || r->top_type == NULL) {

@@ -18,23 +18,23 @@
 #include "parser.h"
 
 struct mime_limits {
-	size_t attachment_max;	/* decoded bytes of one attachment */
-	size_t max_parts;	/* leaves walked */
-	size_t max_depth;	/* nesting of multiparts and messages */
-	size_t body_max;	/* bytes of body text kept */
+	size_t attachment_max; /* decoded bytes of one attachment */
+	size_t max_parts;      /* leaves walked */
+	size_t max_depth;      /* nesting of multiparts and messages */
+	size_t body_max;       /* bytes of body text kept */
 };
 
 /* What the walk found; mime_result_clear frees it. */
 struct mime_result {
-	struct buf text;	/* body text, UTF-8, LF line ends */
+	struct buf text; /* body text, UTF-8, LF line ends */
 	bool is_text_from_html;
-	char *top_type;		/* owned, "type/subtype" of the top part */
-	struct parser_attachment *att;	/* owned array */
+	char *top_type; /* owned, "type/subtype" of the top part */
+	struct parser_attachment *att; /* owned array */
 	size_t n_att;
 	size_t cap_att;
-	bool is_report;		/* multipart/report or delivery-status */
-	struct strlist bounce_refs;	/* ids named by a report */
-	bool is_truncated;	/* some limit was hit */
+	bool is_report;             /* multipart/report or delivery-status */
+	struct strlist bounce_refs; /* ids named by a report */
+	bool is_truncated;          /* some limit was hit */
 };
 
 /*
@@ -45,8 +45,8 @@ struct mime_result {
  * PARSER_TRUNCATED, PARSER_MALFORMED (err set) or PARSER_NOMEM.
  */
 int mime_walk(struct charset_conv *cc, const struct mime_limits *lim,
-    const char *raw, size_t len, size_t cut_at, struct mime_result *r,
-    struct strlist *notes, char *err, size_t errlen);
+              const char *raw, size_t len, size_t cut_at, struct mime_result *r,
+              struct strlist *notes, char *err, size_t errlen);
 
 /* mime_result_clear - free everything in r. */
 void mime_result_clear(struct mime_result *r);

@@ -24,11 +24,11 @@
 #include "subject.h"
 
 struct parser {
-	struct parser_settings s;	/* limits resolved; pointers unused */
-	struct rules *rules;		/* owned */
-	struct rules_scratch *scratch;	/* owned */
-	struct charset_conv *cc;	/* owned */
-	char **own;			/* owned copies of own addresses */
+	struct parser_settings s;      /* limits resolved; pointers unused */
+	struct rules *rules;           /* owned */
+	struct rules_scratch *scratch; /* owned */
+	struct charset_conv *cc;       /* owned */
+	char **own;                    /* owned copies of own addresses */
 	size_t n_own;
 };
 
@@ -50,13 +50,22 @@ enum hdr_id {
 	H_COUNT
 };
 
-static const char *const hdr_names[H_COUNT] = {"from", "reply-to",
-    "return-path", "to", "message-id", "in-reply-to", "references", "date",
-    "subject", "auto-submitted", "precedence", "list-id",
-    "x-auto-response-suppress"};
+static const char *const hdr_names[H_COUNT] = {"from",
+                                               "reply-to",
+                                               "return-path",
+                                               "to",
+                                               "message-id",
+                                               "in-reply-to",
+                                               "references",
+                                               "date",
+                                               "subject",
+                                               "auto-submitted",
+                                               "precedence",
+                                               "list-id",
+                                               "x-auto-response-suppress"};
 
 struct hdr_value {
-	const char *p;	/* borrowed from the raw message */
+	const char *p; /* borrowed from the raw message */
 	size_t len;
 };
 
@@ -136,8 +145,8 @@ parser_free(struct parser **pp)
 
 /* parser_new - resolve limits and compile the rules */
 int
-parser_new(const struct parser_settings *s, struct parser **parser_r,
-    char *err, size_t errlen)
+parser_new(const struct parser_settings *s, struct parser **parser_r, char *err,
+           size_t errlen)
 {
 	static const struct parser_settings none;
 	struct rules_settings rs;
@@ -153,8 +162,8 @@ parser_new(const struct parser_settings *s, struct parser **parser_r,
 	if (p == NULL)
 		goto nomem;
 	p->s = *s;
-	p->s.attachment_max = s->attachment_max ? s->attachment_max
-						: PARSER_ATTACHMENT_MAX;
+	p->s.attachment_max =
+	    s->attachment_max ? s->attachment_max : PARSER_ATTACHMENT_MAX;
 	p->s.message_max = s->message_max ? s->message_max : PARSER_MESSAGE_MAX;
 	p->s.max_parts = s->max_parts ? s->max_parts : PARSER_PARTS_MAX;
 	p->s.max_depth = s->max_depth ? s->max_depth : PARSER_DEPTH_MAX;
@@ -286,7 +295,7 @@ parser_msg_free(struct parser_msg **mp)
  */
 static size_t
 scan_headers(const char *raw, size_t len, size_t max, struct hdr_value *h,
-    bool *truncated)
+             bool *truncated)
 {
 	size_t i = 0, fields = 0;
 
@@ -301,15 +310,16 @@ scan_headers(const char *raw, size_t len, size_t max, struct hdr_value *h,
 		size_t start = i, name_end, end;
 		int id;
 
-		if (raw[i] == '\n' || (raw[i] == '\r' && i + 1 < len &&
-		    raw[i + 1] == '\n'))
-			break;	/* end of the header block */
+		if (raw[i] == '\n' ||
+		    (raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n'))
+			break; /* end of the header block */
 		if (i >= max) {
 			*truncated = true;
 			break;
 		}
 		/* field name */
-		while (i < len && raw[i] > ' ' && raw[i] < 0x7f && raw[i] != ':')
+		while (i < len && raw[i] > ' ' && raw[i] < 0x7f &&
+		       raw[i] != ':')
 			i++;
 		name_end = i;
 		/* find the end of the field: a newline not followed by WSP */
@@ -317,34 +327,36 @@ scan_headers(const char *raw, size_t len, size_t max, struct hdr_value *h,
 		for (;;) {
 			while (end < len && raw[end] != '\n')
 				end++;
-			if (end + 1 < len && (raw[end + 1] == ' ' ||
-			    raw[end + 1] == '\t')) {
+			if (end + 1 < len &&
+			    (raw[end + 1] == ' ' || raw[end + 1] == '\t')) {
 				end++;
 				continue;
 			}
 			break;
 		}
-		if (name_end > start && name_end < len && raw[name_end] == ':') {
+		if (name_end > start && name_end < len &&
+		    raw[name_end] == ':') {
 			fields++;
 			for (id = 0; id < H_COUNT; id++) {
 				size_t nl = strlen(hdr_names[id]);
 
 				if (nl == name_end - start &&
-				    strncasecmp(raw + start, hdr_names[id], nl) ==
-					0 &&
+				    strncasecmp(raw + start, hdr_names[id],
+				                nl) == 0 &&
 				    h[id].p == NULL) {
 					h[id].p = raw + name_end + 1;
 					h[id].len = end - name_end - 1;
 					if (end > max) {
-						h[id].len = max > name_end + 1
-							? max - name_end - 1
-							: 0;
+						h[id].len =
+						    max > name_end + 1
+						        ? max - name_end - 1
+						        : 0;
 						*truncated = true;
 					}
 				}
 			}
 		} else if (fields == 0 && i == start) {
-			return 0;	/* first line is no header field */
+			return 0; /* first line is no header field */
 		}
 		i = end < len ? end + 1 : len;
 	}
@@ -364,8 +376,8 @@ unfold_trim(const char *p, size_t len, struct buf *b)
 	(void)s;
 	(void)e;
 	/* trim */
-	while (b->len > 0 && (b->data[b->len - 1] == ' ' ||
-	    b->data[b->len - 1] == '\t'))
+	while (b->len > 0 &&
+	       (b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
 		b->data[--b->len] = '\0';
 	s = 0;
 	while (s < b->len && (b->data[s] == ' ' || b->data[s] == '\t'))
@@ -390,7 +402,7 @@ decode_field(struct parser *p, const struct hdr_value *h, size_t max)
 	buf_init(&dec, 4 * max + 64);
 	if (unfold_trim(h->p, h->len, &raw) != 0 ||
 	    rfc2047_decode(p->cc, raw.data != NULL ? raw.data : "", raw.len, 0,
-		&dec) == CHARSET_NOMEM) {
+	                   &dec) == CHARSET_NOMEM) {
 		buf_free(&raw);
 		buf_free(&dec);
 		return NULL;
@@ -457,7 +469,7 @@ valid_addr(const char *a)
  */
 static void
 parse_mailbox(struct parser *p, const struct hdr_value *h, char **addr_r,
-    char **name_r)
+              char **name_r)
 {
 	struct mailimf_mailbox_list *ml = NULL;
 	struct buf raw;
@@ -475,7 +487,7 @@ parse_mailbox(struct parser *p, const struct hdr_value *h, char **addr_r,
 		return;
 	}
 	if (mailimf_mailbox_list_parse(raw.data, raw.len, &idx, &ml) ==
-		MAILIMF_NO_ERROR &&
+	        MAILIMF_NO_ERROR &&
 	    ml != NULL && ml->mb_list != NULL &&
 	    clist_begin(ml->mb_list) != NULL) {
 		struct mailimf_mailbox *mb =
@@ -483,11 +495,11 @@ parse_mailbox(struct parser *p, const struct hdr_value *h, char **addr_r,
 
 		if (mb != NULL && mb->mb_addr_spec != NULL)
 			addr = utf8_sanitise(mb->mb_addr_spec,
-			    strlen(mb->mb_addr_spec), 254, 0);
+			                     strlen(mb->mb_addr_spec), 254, 0);
 		if (mb != NULL && mb->mb_display_name != NULL &&
 		    name_r != NULL) {
 			struct hdr_value dn = {mb->mb_display_name,
-			    strlen(mb->mb_display_name)};
+			                       strlen(mb->mb_display_name)};
 
 			name = decode_field(p, &dn, 256);
 		}
@@ -496,13 +508,16 @@ parse_mailbox(struct parser *p, const struct hdr_value *h, char **addr_r,
 		mailimf_mailbox_list_free(ml);
 	if (addr == NULL || !valid_addr(addr)) {
 		const char *lt = memchr(raw.data, '<', raw.len);
-		const char *gt = lt != NULL ?
-		    memchr(lt, '>', raw.len - (size_t)(lt - raw.data)) : NULL;
+		const char *gt =
+		    lt != NULL
+		        ? memchr(lt, '>', raw.len - (size_t)(lt - raw.data))
+		        : NULL;
 
 		free(addr);
 		addr = NULL;
 		if (lt != NULL && gt != NULL && gt > lt + 1)
-			addr = utf8_sanitise(lt + 1, (size_t)(gt - lt - 1), 254, 0);
+			addr = utf8_sanitise(lt + 1, (size_t)(gt - lt - 1), 254,
+			                     0);
 		else if (lt == NULL)
 			addr = utf8_sanitise(raw.data, raw.len, 254, 0);
 		if (addr != NULL && !valid_addr(addr)) {
@@ -562,7 +577,7 @@ value_in(const char *v, const char *const *words, size_t n)
 	while (*v == ' ' || *v == '\t')
 		v++;
 	while (v[i] != '\0' && v[i] != ' ' && v[i] != ';' && v[i] != '\t' &&
-	    i < sizeof(tok) - 1) {
+	       i < sizeof(tok) - 1) {
 		tok[i] = v[i];
 		i++;
 	}
@@ -584,7 +599,8 @@ has_word_ci(const char *list, const char *word)
 		while (*s == ' ' || *s == ',' || *s == '\t')
 			s++;
 		if (strncasecmp(s, word, n) == 0 &&
-		    (s[n] == '\0' || s[n] == ',' || s[n] == ' ' || s[n] == '\t'))
+		    (s[n] == '\0' || s[n] == ',' || s[n] == ' ' ||
+		     s[n] == '\t'))
 			return true;
 		while (*s != '\0' && *s != ',' && *s != ' ' && *s != '\t')
 			s++;
@@ -596,13 +612,15 @@ has_word_ci(const char *list, const char *word)
 static bool
 robot_sender(const char *addr)
 {
-	static const char *const robots[] = {"mailer-daemon", "postmaster",
-	    "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply"};
+	static const char *const robots[] = {
+	    "mailer-daemon", "postmaster", "noreply",     "no-reply",
+	    "no_reply",      "donotreply", "do-not-reply"};
 	const char *at = strchr(addr, '@');
 	size_t n = at != NULL ? (size_t)(at - addr) : strlen(addr), k;
 
 	for (k = 0; k < sizeof(robots) / sizeof(robots[0]); k++)
-		if (strlen(robots[k]) == n && strncasecmp(addr, robots[k], n) == 0)
+		if (strlen(robots[k]) == n &&
+		    strncasecmp(addr, robots[k], n) == 0)
 			return true;
 	return false;
 }
@@ -627,7 +645,7 @@ ack_rule(const struct parser *p, const struct parser_msg *m)
 		return "null_sender";
 	if (m->x_auto_response_suppress != NULL &&
 	    (has_word_ci(m->x_auto_response_suppress, "all") ||
-		has_word_ci(m->x_auto_response_suppress, "autoreply")))
+	     has_word_ci(m->x_auto_response_suppress, "autoreply")))
 		return "auto_response_suppress";
 	if (m->requester == NULL)
 		return "no_sender";
@@ -713,17 +731,17 @@ classify(struct parser *p, struct parser_msg *m)
 
 		if (blen > PARSER_BODY_SCAN_MAX) {
 			blen = PARSER_BODY_SCAN_MAX;
-			while (blen > 0 &&
-			    ((unsigned char)m->body_text[blen] & 0xc0) == 0x80)
+			while (blen > 0 && ((unsigned char)m->body_text[blen] &
+			                    0xc0) == 0x80)
 				blen--;
 		}
 		if (subject_normalise(m->body_text, blen, &body) != 0 &&
 		    !body.is_full)
 			goto out;
 	}
-	if (rules_match_subject(p->rules, p->scratch, m->subject_norm,
-		strlen(m->subject_norm), body.data != NULL ? body.data : "",
-		body.len, &rm) != RULES_OK)
+	if (rules_match_subject(
+	        p->rules, p->scratch, m->subject_norm, strlen(m->subject_norm),
+	        body.data != NULL ? body.data : "", body.len, &rm) != RULES_OK)
 		goto out;
 	if (rm.limit_hit && add_note(m, "subject pattern hit the match limit"))
 		goto out;
@@ -735,18 +753,19 @@ classify(struct parser *p, struct parser_msg *m)
 	    m->summary == NULL)
 		goto out;
 	if ((rm.ticket_id != NULL &&
-		(m->ticket_ref = strdup(rm.ticket_id)) == NULL) ||
+	     (m->ticket_ref = strdup(rm.ticket_id)) == NULL) ||
 	    (rm.user_id != NULL && (m->user_id = strdup(rm.user_id)) == NULL) ||
 	    (rm.kind != NULL && (m->kind = strdup(rm.kind)) == NULL))
 		goto out;
 	m->is_review = rm.is_review;
 	for (i = 0; i < rm.order_numbers.n; i++)
 		if (strlist_add(&m->order_numbers, rm.order_numbers.v[i],
-			strlen(rm.order_numbers.v[i]), 0) != 0)
+		                strlen(rm.order_numbers.v[i]), 0) != 0)
 			goto out;
 	for (i = 0; i < rm.screening_numbers.n; i++)
-		if (strlist_add(&m->screening_numbers, rm.screening_numbers.v[i],
-			strlen(rm.screening_numbers.v[i]), 0) != 0)
+		if (strlist_add(&m->screening_numbers,
+		                rm.screening_numbers.v[i],
+		                strlen(rm.screening_numbers.v[i]), 0) != 0)
 			goto out;
 	rc = 0;
 out:
@@ -758,7 +777,7 @@ out:
 /* parser_parse - the whole job */
 int
 parser_parse(struct parser *p, const void *vraw, size_t len,
-    struct parser_msg **msg_r, char *err, size_t errlen)
+             struct parser_msg **msg_r, char *err, size_t errlen)
 {
 	return parser_parse_prefix(p, vraw, len, len, msg_r, err, errlen);
 }
@@ -766,7 +785,8 @@ parser_parse(struct parser *p, const void *vraw, size_t len,
 /* parser_parse_prefix - the whole job on a possibly partial message */
 int
 parser_parse_prefix(struct parser *p, const void *vraw, size_t len,
-    size_t full_size, struct parser_msg **msg_r, char *err, size_t errlen)
+                    size_t full_size, struct parser_msg **msg_r, char *err,
+                    size_t errlen)
 {
 	const char *raw = vraw;
 	struct hdr_value h[H_COUNT];
@@ -794,7 +814,8 @@ parser_parse_prefix(struct parser *p, const void *vraw, size_t len,
 		return PARSER_MALFORMED;
 	}
 	if (mime_boundary_is_hostile(raw, len)) {
-		(void)snprintf(err, errlen,
+		(void)snprintf(
+		    err, errlen,
 		    "MIME boundary starting with a quote (libetpan cannot "
 		    "parse it safely)");
 		return PARSER_MALFORMED;
@@ -815,14 +836,16 @@ parser_parse_prefix(struct parser *p, const void *vraw, size_t len,
 	}
 	if (rc == PARSER_TRUNCATED)
 		status = PARSER_TRUNCATED;
-	m->body_text = utf8_sanitise(mr.text.data != NULL ? mr.text.data : "",
-	    mr.text.len, PARSER_BODY_MAX, UTF8_KEEP_NEWLINES | UTF8_KEEP_TABS);
+	m->body_text =
+	    utf8_sanitise(mr.text.data != NULL ? mr.text.data : "", mr.text.len,
+	                  PARSER_BODY_MAX, UTF8_KEEP_NEWLINES | UTF8_KEEP_TABS);
 	if (m->body_text != NULL) {
 		size_t n = strlen(m->body_text);
 
 		/* trailing blank lines and blanks carry nothing */
 		while (n > 0 && (m->body_text[n - 1] == '\n' ||
-		    m->body_text[n - 1] == ' ' || m->body_text[n - 1] == '\t'))
+		                 m->body_text[n - 1] == ' ' ||
+		                 m->body_text[n - 1] == '\t'))
 			m->body_text[--n] = '\0';
 		m->body_len = n;
 	}
@@ -847,7 +870,7 @@ parser_parse_prefix(struct parser *p, const void *vraw, size_t len,
 	if (cut != 0) {
 		status = PARSER_TRUNCATED;
 		if (add_note(m, "message over message_max: parsed its head "
-				"only") != 0)
+		                "only") != 0)
 			goto nomem;
 	}
 
@@ -873,7 +896,8 @@ parser_parse_prefix(struct parser *p, const void *vraw, size_t len,
 		if (m->message_id == NULL && h[H_MESSAGE_ID].p != NULL) {
 			char *v = plain_field(&h[H_MESSAGE_ID], 250);
 
-			if (v != NULL && v[0] != '\0' && strchr(v, ' ') == NULL) {
+			if (v != NULL && v[0] != '\0' &&
+			    strchr(v, ' ') == NULL) {
 				struct buf b;
 
 				buf_init(&b, 256);
@@ -891,20 +915,22 @@ parser_parse_prefix(struct parser *p, const void *vraw, size_t len,
 		}
 		strlist_clear(&ids);
 		if (parse_ids(&h[H_REFERENCES], &m->references,
-			PARSER_REFS_MAX) != 0)
+		              PARSER_REFS_MAX) != 0)
 			goto nomem;
 	}
 	if (m->is_bounce) {
 		/* a report names the message it is about in its headers too */
 		if (m->in_reply_to != NULL &&
 		    strlist_add_unique(&m->bounce_refs, m->in_reply_to,
-			strlen(m->in_reply_to), PARSER_REFS_MAX) != 0 &&
+		                       strlen(m->in_reply_to),
+		                       PARSER_REFS_MAX) != 0 &&
 		    m->bounce_refs.n < PARSER_REFS_MAX)
 			goto nomem;
 		for (i = 0; i < m->references.n; i++)
 			if (strlist_add_unique(&m->bounce_refs,
-				m->references.v[i], strlen(m->references.v[i]),
-				PARSER_REFS_MAX) != 0 &&
+			                       m->references.v[i],
+			                       strlen(m->references.v[i]),
+			                       PARSER_REFS_MAX) != 0 &&
 			    m->bounce_refs.n < PARSER_REFS_MAX)
 				goto nomem;
 	}

@@ -20,32 +20,32 @@
 
 enum parser_status {
 	PARSER_OK = 0,
-	PARSER_TRUNCATED,	/* a limit was hit: result usable, see notes */
-	PARSER_MALFORMED,	/* not a message at all: quarantine */
-	PARSER_BAD_CONFIG,	/* parser_new: a pattern did not compile */
+	PARSER_TRUNCATED,  /* a limit was hit: result usable, see notes */
+	PARSER_MALFORMED,  /* not a message at all: quarantine */
+	PARSER_BAD_CONFIG, /* parser_new: a pattern did not compile */
 	PARSER_NOMEM,
 };
 
 /* Why an attachment's bytes were not kept. */
 enum parser_skip {
 	PARSER_SKIP_NONE = 0,
-	PARSER_SKIP_TOO_LARGE,		/* over attachment_max */
-	PARSER_SKIP_TOO_MANY_PARTS,	/* past max_parts */
-	PARSER_SKIP_TOO_DEEP,		/* past max_depth */
-	PARSER_SKIP_UNDECODABLE,	/* transfer encoding could not decode */
-	PARSER_SKIP_NOT_FETCHED,	/* message over message_max: not fetched */
+	PARSER_SKIP_TOO_LARGE,      /* over attachment_max */
+	PARSER_SKIP_TOO_MANY_PARTS, /* past max_parts */
+	PARSER_SKIP_TOO_DEEP,       /* past max_depth */
+	PARSER_SKIP_UNDECODABLE,    /* transfer encoding could not decode */
+	PARSER_SKIP_NOT_FETCHED,    /* message over message_max: not fetched */
 };
 
 /* A user subject pattern from the config. */
 struct parser_pattern {
-	const char *name;	/* borrowed during parser_new */
-	const char *regex;	/* borrowed during parser_new */
+	const char *name;  /* borrowed during parser_new */
+	const char *regex; /* borrowed during parser_new */
 };
 
 /* A category keyword rule from the config. */
 struct parser_category {
-	const char *name;	/* borrowed during parser_new */
-	const char *keywords;	/* comma-separated; borrowed */
+	const char *name;     /* borrowed during parser_new */
+	const char *keywords; /* comma-separated; borrowed */
 };
 
 /* Settings; 0/NULL everywhere means the default of parser/limits.h. */
@@ -55,69 +55,69 @@ struct parser_settings {
 	size_t max_parts;
 	size_t max_depth;
 	size_t header_max;
-	const struct parser_pattern *patterns;	/* tried before built-ins */
+	const struct parser_pattern *patterns; /* tried before built-ins */
 	size_t n_patterns;
 	bool no_builtin_patterns;
 	const struct parser_category *categories; /* NULL: SPEC §4 table */
 	size_t n_categories;
-	const char *ticket_prefix;		/* NULL: "CM" */
+	const char *ticket_prefix; /* NULL: "CM" */
 	/* our own addresses (lower-case); mail from them is never acked */
 	const char *const *own_addresses;
 	size_t n_own_addresses;
 };
 
 struct parser_attachment {
-	char *filename;		/* owned; sanitised, never empty */
-	char *content_type;	/* owned; lower-case "type/subtype" */
-	unsigned char *data;	/* owned decoded bytes; NULL when skipped */
-	size_t size;		/* decoded size (skipped: best estimate) */
-	char sha256[65];	/* lower-case hex; "" when skipped */
+	char *filename;      /* owned; sanitised, never empty */
+	char *content_type;  /* owned; lower-case "type/subtype" */
+	unsigned char *data; /* owned decoded bytes; NULL when skipped */
+	size_t size;         /* decoded size (skipped: best estimate) */
+	char sha256[65];     /* lower-case hex; "" when skipped */
 	enum parser_skip skipped;
 };
 
 struct parser_msg {
 	/* Header fields, decoded and sanitised; NULL when absent. */
-	char *from;		/* addr-spec of the first From mailbox */
-	char *from_name;	/* its display name */
-	char *reply_to;		/* addr-spec of the first Reply-To mailbox */
-	char *return_path;	/* addr-spec; "" for Return-Path: <> */
-	char *to;		/* the whole To value, decoded */
-	char *message_id;	/* with angle brackets */
-	char *in_reply_to;	/* first id, with angle brackets */
-	struct strlist references;	/* ids with angle brackets */
-	char *date;		/* the Date value as sent (untrusted) */
+	char *from;                /* addr-spec of the first From mailbox */
+	char *from_name;           /* its display name */
+	char *reply_to;            /* addr-spec of the first Reply-To mailbox */
+	char *return_path;         /* addr-spec; "" for Return-Path: <> */
+	char *to;                  /* the whole To value, decoded */
+	char *message_id;          /* with angle brackets */
+	char *in_reply_to;         /* first id, with angle brackets */
+	struct strlist references; /* ids with angle brackets */
+	char *date;                /* the Date value as sent (untrusted) */
 	char *auto_submitted;
 	char *precedence;
 	char *list_id;
 	char *x_auto_response_suppress;
-	char *content_type;	/* top-level "type/subtype", lower-case */
+	char *content_type; /* top-level "type/subtype", lower-case */
 
-	char *subject;		/* decoded original ("" when absent) */
-	char *subject_norm;	/* normalised (SPEC §2) */
-	char *requester;	/* Reply-To, else From; lower-case; may be NULL */
+	char *subject;      /* decoded original ("" when absent) */
+	char *subject_norm; /* normalised (SPEC §2) */
+	char *requester;    /* Reply-To, else From; lower-case; may be NULL */
 
 	/* The subject match (SPEC §3, §4). */
-	char *format;		/* pattern name, "other" when none matched */
-	char *ticket_ref;	/* ticket id in the subject, or NULL */
-	char *priority;		/* "urgent" | "complaint" | "normal" */
+	char *format;     /* pattern name, "other" when none matched */
+	char *ticket_ref; /* ticket id in the subject, or NULL */
+	char *priority;   /* "urgent" | "complaint" | "normal" */
 	char *user_id;
 	struct strlist order_numbers;
 	struct strlist screening_numbers;
 	char *category;
-	char *kind;		/* "inquiry" | "appeal" | "inquiry/appeal" */
+	char *kind; /* "inquiry" | "appeal" | "inquiry/appeal" */
 	bool is_review;
 	char *summary;
 
-	char *body_text;	/* UTF-8 text (HTML rendered); never NULL */
+	char *body_text; /* UTF-8 text (HTML rendered); never NULL */
 	size_t body_len;
 
-	struct parser_attachment *attachments;	/* owned array */
+	struct parser_attachment *attachments; /* owned array */
 	size_t n_attachments;
 
 	/* Static reason the ack would be suppressed (SPEC §7), or NULL. */
 	const char *ack_suppress;
-	bool is_bounce;		/* a DSN / multipart/report */
-	struct strlist bounce_refs;	/* Message-IDs a DSN names */
+	bool is_bounce;             /* a DSN / multipart/report */
+	struct strlist bounce_refs; /* Message-IDs a DSN names */
 
 	/* One short line per limit hit or repair, for the log. */
 	struct strlist notes;
@@ -131,7 +131,7 @@ struct parser;
  * Free with parser_free.
  */
 int parser_new(const struct parser_settings *s, struct parser **parser_r,
-    char *err, size_t errlen);
+               char *err, size_t errlen);
 
 /* parser_free - accepts NULL; sets *p to NULL. */
 void parser_free(struct parser **p);
@@ -145,7 +145,7 @@ void parser_free(struct parser **p);
  * PARSER_SKIP_NOT_FETCHED when its bytes lie past that point.
  */
 int parser_parse(struct parser *p, const void *raw, size_t len,
-    struct parser_msg **msg_r, char *err, size_t errlen);
+                 struct parser_msg **msg_r, char *err, size_t errlen);
 
 /*
  * parser_parse_prefix - like parser_parse for a message of full_size bytes
@@ -156,7 +156,8 @@ int parser_parse(struct parser *p, const void *raw, size_t len,
  * parser_parse.
  */
 int parser_parse_prefix(struct parser *p, const void *raw, size_t len,
-    size_t full_size, struct parser_msg **msg_r, char *err, size_t errlen);
+                        size_t full_size, struct parser_msg **msg_r, char *err,
+                        size_t errlen);
 
 /* parser_msg_free - accepts NULL; sets *m to NULL. */
 void parser_msg_free(struct parser_msg **m);

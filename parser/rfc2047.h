@@ -25,7 +25,7 @@
  * Returns a charset_status (CHARSET_OK, _LOSSY, _FULL or _NOMEM).
  */
 int rfc2047_decode(struct charset_conv *cc, const char *in, size_t len,
-    size_t max_words, struct buf *out);
+                   size_t max_words, struct buf *out);
 
 /*
  * rfc2047_encode - append value (UTF-8, borrowed) to out as one or more

@@ -16,8 +16,8 @@
 
 /* One raw parameter as libetpan parsed it (already unquoted); borrowed. */
 struct rfc2231_param {
-	const char *name;	/* e.g. "filename*0*", any case */
-	const char *value;	/* still percent-encoded when starred */
+	const char *name;  /* e.g. "filename*0*", any case */
+	const char *value; /* still percent-encoded when starred */
 };
 
 /*
@@ -32,6 +32,6 @@ struct rfc2231_param {
  * Returns 1 when found (out appended), 0 when absent, -1 out of memory.
  */
 int rfc2231_get(struct charset_conv *cc, const struct rfc2231_param *params,
-    size_t n, const char *name, struct buf *out);
+                size_t n, const char *name, struct buf *out);
 
 #endif

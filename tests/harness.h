@@ -31,7 +31,7 @@ test_check(int ok, const char *file, int line, const char *what)
 /* test_check_str - compare strings (NULL allowed). */
 static inline int
 test_check_str(const char *got, const char *want, const char *file, int line,
-    const char *what)
+               const char *what)
 {
 	int ok;
 
@@ -44,8 +44,8 @@ test_check_str(const char *got, const char *want, const char *file, int line,
 	} else {
 		test_failed++;
 		fprintf(stderr, "FAIL %s:%d: %s: got \"%s\", want \"%s\"\n",
-		    file, line, what, got == NULL ? "(null)" : got,
-		    want == NULL ? "(null)" : want);
+		        file, line, what, got == NULL ? "(null)" : got,
+		        want == NULL ? "(null)" : want);
 	}
 	return ok;
 }
@@ -53,22 +53,22 @@ test_check_str(const char *got, const char *want, const char *file, int line,
 /* test_check_long - compare integers. */
 static inline int
 test_check_long(long got, long want, const char *file, int line,
-    const char *what)
+                const char *what)
 {
 	if (got == want) {
 		test_passed++;
 		return 1;
 	}
 	test_failed++;
-	fprintf(stderr, "FAIL %s:%d: %s: got %ld, want %ld\n", file, line,
-	    what, got, want);
+	fprintf(stderr, "FAIL %s:%d: %s: got %ld, want %ld\n", file, line, what,
+	        got, want);
 	return 0;
 }
 
 #define CHECK(cond, what) test_check((cond) != 0, __FILE__, __LINE__, (what))
-#define CHECK_STR(got, want, what)                                            \
+#define CHECK_STR(got, want, what)                                             \
 	test_check_str((got), (want), __FILE__, __LINE__, (what))
-#define CHECK_INT(got, want, what)                                            \
+#define CHECK_INT(got, want, what)                                             \
 	test_check_long((long)(got), (long)(want), __FILE__, __LINE__, (what))
 
 /* test_done - print the summary line; exit status for main. */

@@ -65,13 +65,14 @@ test_defaults_and_values(void)
 	CHECK(c == NULL, "free sets NULL");
 
 	if (!CHECK_INT(load("# comment\n[imap]\nhost = imap.example.com\n"
-			    "port = 993\ntls = starttls   # inline comment\n"
-			    "idle = no\n[limits]\nattachment_max = 2K\n"
-			    "[ticket]\nprefix = TK\norder_merge_days = 0\n"
-			    "[pattern \"refund\"]\nregex = ^退票 #x(?<order_no>[0-9]+)\n"
-			    "[category \"vip\"]\nkeywords = VIP, 贵宾\n",
-			   &c, errs, sizeof(errs)),
-		0, "full file ok"))
+	                    "port = 993\ntls = starttls   # inline comment\n"
+	                    "idle = no\n[limits]\nattachment_max = 2K\n"
+	                    "[ticket]\nprefix = TK\norder_merge_days = 0\n"
+	                    "[pattern \"refund\"]\nregex = ^退票 "
+	                    "#x(?<order_no>[0-9]+)\n"
+	                    "[category \"vip\"]\nkeywords = VIP, 贵宾\n",
+	                    &c, errs, sizeof(errs)),
+	               0, "full file ok"))
 		return;
 	CHECK_STR(c->imap_host, "imap.example.com", "host");
 	CHECK_INT(c->imap_tls, CONFIG_TLS_STARTTLS, "tls");
@@ -82,7 +83,7 @@ test_defaults_and_values(void)
 	if (CHECK_INT(c->n_patterns, 1, "one pattern")) {
 		CHECK_STR(c->patterns[0].name, "refund", "pattern name");
 		CHECK_STR(c->patterns[0].value, "^退票 #x(?<order_no>[0-9]+)",
-		    "regex keeps '#'");
+		          "regex keeps '#'");
 	}
 	if (CHECK_INT(c->n_categories, 1, "one category"))
 		CHECK_STR(c->categories[0].value, "VIP, 贵宾", "keywords");
@@ -97,30 +98,30 @@ test_errors(void)
 	int rc;
 
 	rc = load("[imap]\nhots = x\nport = 70000\n[nosuch]\nk = v\n"
-		  "[limits]\nmessage_max = 12Q\n[ack]\nenabled = maybe\n"
-		  "stray line\n",
-	    &c, errs, sizeof(errs));
+	          "[limits]\nmessage_max = 12Q\n[ack]\nenabled = maybe\n"
+	          "stray line\n",
+	          &c, errs, sizeof(errs));
 	CHECK_INT(rc, -1, "bad file refused");
 	CHECK(c == NULL, "no config on error");
 	CHECK(strstr(errs, "t.conf:2: unknown key: hots") != NULL,
-	    "unknown key with file:line");
+	      "unknown key with file:line");
 	CHECK(strstr(errs, "t.conf:3: out of range: port") != NULL, "range");
 	CHECK(strstr(errs, "t.conf:4: unknown section: nosuch") != NULL,
-	    "unknown section");
+	      "unknown section");
 	CHECK(strstr(errs, ":7: not a size") != NULL, "bad size");
 	CHECK(strstr(errs, ":9: not yes or no") != NULL, "bad bool");
 	CHECK(strstr(errs, ":10: expected key = value") != NULL, "stray line");
 	CHECK(strstr(errs, ":5:") == NULL, "keys of a bad section not "
-					   "reported twice");
+	                                   "reported twice");
 
-	rc = load("[ticket]\nprefix = C-M\n[store]\nstate_dir = relative\n",
-	    &c, errs, sizeof(errs));
+	rc = load("[ticket]\nprefix = C-M\n[store]\nstate_dir = relative\n", &c,
+	          errs, sizeof(errs));
 	CHECK_INT(rc, -1, "bad prefix and relative dir");
 	CHECK(strstr(errs, "prefix") != NULL && strstr(errs, "absolute"),
-	    "both reported");
+	      "both reported");
 
 	rc = load("[limits]\nattachment_max = 99999999999999999999G\n", &c,
-	    errs, sizeof(errs));
+	          errs, sizeof(errs));
 	CHECK_INT(rc, -1, "size overflow refused");
 	rc = load("[pattern \"empty\"]\n", &c, errs, sizeof(errs));
 	CHECK_INT(rc, -1, "pattern without regex refused");
@@ -133,7 +134,7 @@ test_errors(void)
 		rc = load(longline, &c, errs, sizeof(errs));
 		CHECK_INT(rc, -1, "over-long line refused");
 		CHECK(strstr(errs, ":1: line too long") != NULL,
-		    "long line reported");
+		      "long line reported");
 	}
 }
 
@@ -147,9 +148,9 @@ test_secrets(void)
 	char text[1024];
 
 	(void)snprintf(pwpath, sizeof(pwpath), "%s",
-	    write_file("imap.pass", "s3cret\n", 0600));
+	               write_file("imap.pass", "s3cret\n", 0600));
 	(void)snprintf(text, sizeof(text), "[imap]\npassword_file = %s\n",
-	    pwpath);
+	               pwpath);
 	if (!CHECK_INT(load(text, &c, errs, sizeof(errs)), 0, "pw config"))
 		return;
 	pw = config_read_secret(c, "imap", err, sizeof(err));
@@ -164,8 +165,8 @@ test_secrets(void)
 	write_file("cred-imap", "fromcred", 0400);
 	setenv("CREDENTIALS_DIRECTORY", dir, 1);
 	if (!CHECK_INT(load("[imap]\ncredential = cred-imap\n", &c, errs,
-			   sizeof(errs)),
-		0, "credential config"))
+	                    sizeof(errs)),
+	               0, "credential config"))
 		return;
 	pw = config_read_secret(c, "imap", err, sizeof(err));
 	CHECK_STR(pw, "fromcred", "credential read");
@@ -194,19 +195,19 @@ test_json_and_quote(void)
 	json_end_object(&j);
 	fclose(f);
 	CHECK_STR(out,
-	    "{\"s\":\"a\\\"b\\\\c\\r\\n\\u0001\\u2028 中\",\"n\":null,"
-	    "\"a\":[1,false]}\n",
-	    "json escaping");
+	          "{\"s\":\"a\\\"b\\\\c\\r\\n\\u0001\\u2028 中\",\"n\":null,"
+	          "\"a\":[1,false]}\n",
+	          "json escaping");
 
 	CHECK_STR(log_quote("plain", q, sizeof(q)), "plain", "quote plain");
 	CHECK_STR(log_quote("a b", q, sizeof(q)), "\"a b\"", "quote blank");
 	CHECK_STR(log_quote("x\r\nBcc: y", q, sizeof(q)),
-	    "\"x\\x0d\\x0aBcc: y\"", "controls escaped");
+	          "\"x\\x0d\\x0aBcc: y\"", "controls escaped");
 	CHECK_STR(log_quote("", q, sizeof(q)), "\"\"", "empty quoted");
-	CHECK(strlen(log_quote(
-		  "0123456789012345678901234567890123456789012345678901234567890123456789",
-		  q, sizeof(q))) < sizeof(q),
-	    "capped");
+	CHECK(strlen(log_quote("01234567890123456789012345678901234567890123456"
+	                       "78901234567890123456789",
+	                       q, sizeof(q))) < sizeof(q),
+	      "capped");
 }
 
 int

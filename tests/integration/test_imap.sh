@@ -408,7 +408,8 @@ master=\$(cat '$D/run/master.pid')
 for p in \$(ps -eo pid=,ppid= | awk -v m="\$master" '\$2 == m { print \$1 }')
 do
 	case \$(tr '\\0' ' ' <"/proc/\$p/cmdline" 2>/dev/null) in
-	"dovecot-ticketd-test-$IMAP_PORT/imap"*) kill -KILL "\$p" ;;
+	"dovecot-ticketd-test-$IMAP_PORT/imap" | "dovecot-ticketd-test-$IMAP_PORT/imap "*)
+		kill -KILL "\$p" ;;
 	esac
 done
 exec sh tests/integration/servers.sh stop '$D'

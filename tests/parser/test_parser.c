@@ -14,11 +14,13 @@
 #include "tests/harness.h"
 
 #define CRLF "\r\n"
+#define PDF_CT                                                                 \
+	"Content-Type: application/pdf; name=\"=?UTF-8?B?5oql5ZGKLnBkZg==?=\""
 
 /* parse - run the parser with settings s on a C string message */
 static int
 parse(const struct parser_settings *s, const char *raw, size_t len,
-    struct parser_msg **m, char *err, size_t errlen)
+      struct parser_msg **m, char *err, size_t errlen)
 {
 	struct parser *p = NULL;
 	int rc;
@@ -56,10 +58,8 @@ test_headers(void)
 	    " =?UTF-8?Q?=E8=AE=A2=E5=8D=95=E5=8F=B7123456?=" CRLF
 	    "Message-ID: <m1@example.cn>" CRLF
 	    "In-Reply-To: <ack1@example.com>" CRLF
-	    "References: <a@x> <b@y>" CRLF
-	    "\t<c@z>" CRLF
-	    "Date: Sun, 05 Nov 2023 16:23:00 +0800" CRLF CRLF
-	    "hello" CRLF);
+	    "References: <a@x> <b@y>" CRLF "\t<c@z>" CRLF
+	    "Date: Sun, 05 Nov 2023 16:23:00 +0800" CRLF CRLF "hello" CRLF);
 
 	if (m == NULL)
 		return;
@@ -69,7 +69,7 @@ test_headers(void)
 	CHECK_STR(m->requester, "reply@example.cn", "requester is Reply-To");
 	CHECK_STR(m->return_path, "zhang@example.cn", "return path");
 	CHECK_STR(m->subject, "退票申请: 订单号123456",
-	    "folded subject keeps the space before the word");
+	          "folded subject keeps the space before the word");
 	CHECK_STR(m->message_id, "<m1@example.cn>", "message id");
 	CHECK_STR(m->in_reply_to, "<ack1@example.com>", "in-reply-to");
 	CHECK_INT(m->references.n, 3, "references count");
@@ -90,26 +90,26 @@ test_body_choice(void)
 {
 	struct parser_msg *m;
 
-	m = simple("From: a@b.cn" CRLF "Subject: x" CRLF
-		   "Content-Type: multipart/alternative; boundary=A" CRLF CRLF
-		   "--A" CRLF "Content-Type: text/plain; charset=utf-8" CRLF
-		   CRLF "plain text" CRLF
-		   "--A" CRLF "Content-Type: text/html" CRLF CRLF
-		   "<p>html text</p>" CRLF "--A--" CRLF);
+	m = simple(
+	    "From: a@b.cn" CRLF "Subject: x" CRLF
+	    "Content-Type: multipart/alternative; boundary=A" CRLF CRLF
+	    "--A" CRLF "Content-Type: text/plain; charset=utf-8" CRLF CRLF
+	    "plain text" CRLF "--A" CRLF "Content-Type: text/html" CRLF CRLF
+	    "<p>html text</p>" CRLF "--A--" CRLF);
 	if (m != NULL) {
 		CHECK_STR(m->body_text, "plain text", "alternative -> plain");
 		CHECK_INT(m->n_attachments, 0, "no attachments");
 		parser_msg_free(&m);
 	}
 	m = simple("From: a@b.cn" CRLF "Subject: x" CRLF
-		   "Content-Type: text/html; charset=gb2312" CRLF
-		   "Content-Transfer-Encoding: base64" CRLF CRLF
-		   /* <p>订单号：A1B2C3</p><script>x()</script>&amp;end */
-		   "PHA+tqm1pbrFo7pBMUIyQzM8L3A+PHNjcmlwdD54KCk8L3NjcmlwdD4m"
-		   "YW1wO2VuZA==" CRLF);
+	           "Content-Type: text/html; charset=gb2312" CRLF
+	           "Content-Transfer-Encoding: base64" CRLF CRLF
+	           /* <p>订单号：A1B2C3</p><script>x()</script>&amp;end */
+	           "PHA+tqm1pbrFo7pBMUIyQzM8L3A+PHNjcmlwdD54KCk8L3NjcmlwdD4m"
+	           "YW1wO2VuZA==" CRLF);
 	if (m != NULL) {
 		CHECK_STR(m->body_text, "订单号：A1B2C3\n&end",
-		    "HTML-only rendered, script dropped, entity decoded");
+		          "HTML-only rendered, script dropped, entity decoded");
 		parser_msg_free(&m);
 	}
 }
@@ -120,19 +120,15 @@ test_nested(void)
 {
 	struct parser_msg *m = simple(
 	    "From: a@b.cn" CRLF "Subject: nested" CRLF
-	    "Content-Type: multipart/mixed; boundary=O" CRLF CRLF
-	    "--O" CRLF
-	    "Content-Type: multipart/related; boundary=R" CRLF CRLF
-	    "--R" CRLF "Content-Type: text/plain" CRLF CRLF "body" CRLF
-	    "--R" CRLF "Content-Type: image/png" CRLF
+	    "Content-Type: multipart/mixed; boundary=O" CRLF CRLF "--O" CRLF
+	    "Content-Type: multipart/related; boundary=R" CRLF CRLF "--R" CRLF
+	    "Content-Type: text/plain" CRLF CRLF "body" CRLF "--R" CRLF
+	    "Content-Type: image/png" CRLF
 	    "Content-Transfer-Encoding: base64" CRLF CRLF "iVBORw0KGgo=" CRLF
-	    "--R--" CRLF
-	    "--O" CRLF "Content-Type: message/rfc822" CRLF CRLF
+	    "--R--" CRLF "--O" CRLF "Content-Type: message/rfc822" CRLF CRLF
 	    "From: c@d.cn" CRLF "Subject: inner" CRLF CRLF "inner body" CRLF
-	    "--O" CRLF
-	    "Content-Type: application/pdf; name=\"=?UTF-8?B?5oql5ZGKLnBkZg==?=\"" CRLF
-	    "Content-Transfer-Encoding: base64" CRLF CRLF "JVBERg==" CRLF
-	    "--O--" CRLF);
+	    "--O" CRLF PDF_CT CRLF "Content-Transfer-Encoding: base64" CRLF CRLF
+	    "JVBERg==" CRLF "--O--" CRLF);
 
 	if (m == NULL)
 		return;
@@ -142,14 +138,15 @@ test_nested(void)
 		return;
 	}
 	CHECK_STR(m->attachments[0].filename, "attachment-1",
-	    "unnamed inline image");
+	          "unnamed inline image");
 	CHECK_STR(m->attachments[0].content_type, "image/png", "png type");
 	CHECK_INT(m->attachments[0].size, 8, "png size");
 	CHECK_STR(m->attachments[1].content_type, "message/rfc822", "eml");
 	CHECK_STR(m->attachments[1].filename, "attachment-2.eml", "eml name");
 	CHECK_STR(m->attachments[2].filename, "报告.pdf", "RFC 2047 name");
 	CHECK_INT(m->attachments[2].size, 4, "pdf size");
-	CHECK_STR(m->attachments[2].sha256,
+	CHECK_STR(
+	    m->attachments[2].sha256,
 	    "315d429b7714cedb6ad04ac31240145257692630457f3c88253c5beceac76027",
 	    "sha256 of %PDF");
 	parser_msg_free(&m);
@@ -165,11 +162,12 @@ make_attachment_msg(size_t n, const char *extra_headers)
 	size_t i, col = 0;
 
 	buf_init(&b, 0);
-	(void)buf_printf(&b,
+	(void)buf_printf(
+	    &b,
 	    "From: a@b.cn" CRLF "Subject: big" CRLF "%s"
-	    "Content-Type: multipart/mixed; boundary=Z" CRLF CRLF
-	    "--Z" CRLF "Content-Type: text/plain" CRLF CRLF "see file" CRLF
-	    "--Z" CRLF "Content-Type: application/octet-stream" CRLF
+	    "Content-Type: multipart/mixed; boundary=Z" CRLF CRLF "--Z" CRLF
+	    "Content-Type: text/plain" CRLF CRLF "see file" CRLF "--Z" CRLF
+	    "Content-Type: application/octet-stream" CRLF
 	    "Content-Disposition: attachment; filename=\"../../etc/x.bin\"" CRLF
 	    "Content-Transfer-Encoding: base64" CRLF CRLF,
 	    extra_headers);
@@ -220,7 +218,7 @@ test_limits(void)
 	CHECK_INT(rc, PARSER_TRUNCATED, "attachment one past the limit");
 	if (m != NULL && CHECK_INT(m->n_attachments, 1, "still recorded")) {
 		CHECK_INT(m->attachments[0].skipped, PARSER_SKIP_TOO_LARGE,
-		    "skipped too large");
+		          "skipped too large");
 		CHECK_INT(m->attachments[0].size, 3001, "real size");
 		CHECK(m->attachments[0].data == NULL, "no bytes kept");
 		CHECK(m->notes.n >= 1, "a note says why");
@@ -236,21 +234,25 @@ test_limits(void)
 		size_t k;
 
 		buf_init(&b, 0);
-		(void)buf_append_str(&b, "From: a@b.cn" CRLF "Subject: p" CRLF
-		    "Content-Type: multipart/mixed; boundary=P" CRLF CRLF);
+		(void)buf_append_str(
+		    &b, "From: a@b.cn" CRLF "Subject: p" CRLF
+		        "Content-Type: multipart/mixed; boundary=P" CRLF CRLF);
 		for (k = 0; k < i; k++)
-			(void)buf_printf(&b, "--P" CRLF
-			    "Content-Type: image/gif" CRLF CRLF "GIF%zu" CRLF, k);
+			(void)buf_printf(&b,
+			                 "--P" CRLF
+			                 "Content-Type: image/gif" CRLF CRLF
+			                 "GIF%zu" CRLF,
+			                 k);
 		(void)buf_append_str(&b, "--P--" CRLF);
 		rc = parse(&s, b.data, b.len, &m, err, sizeof(err));
 		CHECK_INT(rc, i == 5 ? PARSER_OK : PARSER_TRUNCATED,
-		    "parts limit status");
+		          "parts limit status");
 		if (m != NULL) {
 			CHECK_INT(m->n_attachments, i, "every part recorded");
 			CHECK_INT(m->attachments[i - 1].skipped,
-			    i == 5 ? PARSER_SKIP_NONE
-				   : PARSER_SKIP_TOO_MANY_PARTS,
-			    "last part");
+			          i == 5 ? PARSER_SKIP_NONE
+			                 : PARSER_SKIP_TOO_MANY_PARTS,
+			          "last part");
 		}
 		parser_msg_free(&m);
 		buf_free(&b);
@@ -265,19 +267,23 @@ test_limits(void)
 		buf_init(&b, 0);
 		(void)buf_append_str(&b, "From: a@b.cn" CRLF "Subject: d" CRLF);
 		for (k = 1; k < i; k++)
-			(void)buf_printf(&b, "Content-Type: multipart/mixed; "
-			    "boundary=D%zu" CRLF CRLF "--D%zu" CRLF, k, k);
+			(void)buf_printf(&b,
+			                 "Content-Type: multipart/mixed; "
+			                 "boundary=D%zu" CRLF CRLF
+			                 "--D%zu" CRLF,
+			                 k, k);
 		(void)buf_append_str(&b, "Content-Type: image/gif" CRLF CRLF
-		    "GIF" CRLF);
+		                         "GIF" CRLF);
 		for (k = i - 1; k >= 1; k--)
 			(void)buf_printf(&b, "--D%zu--" CRLF, k);
 		rc = parse(&s, b.data, b.len, &m, err, sizeof(err));
 		CHECK_INT(rc, i == 3 ? PARSER_OK : PARSER_TRUNCATED,
-		    "depth limit status");
+		          "depth limit status");
 		if (m != NULL && CHECK_INT(m->n_attachments, 1, "one leaf"))
 			CHECK_INT(m->attachments[0].skipped,
-			    i == 3 ? PARSER_SKIP_NONE : PARSER_SKIP_TOO_DEEP,
-			    "deep part");
+			          i == 3 ? PARSER_SKIP_NONE
+			                 : PARSER_SKIP_TOO_DEEP,
+			          "deep part");
 		parser_msg_free(&m);
 		buf_free(&b);
 	}
@@ -289,7 +295,7 @@ test_limits(void)
 	(void)buf_append_str(&b, "From: a@b.cn" CRLF "Subject: h" CRLF);
 	for (i = 0; i < 100; i++)
 		(void)buf_printf(&b, "X-Filler-%zu: %s" CRLF, i,
-		    "0123456789012345678901234567890123456789");
+		                 "0123456789012345678901234567890123456789");
 	(void)buf_append_str(&b, "Message-ID: <late@x>" CRLF CRLF "body" CRLF);
 	rc = parse(&s, b.data, b.len, &m, err, sizeof(err));
 	CHECK_INT(rc, PARSER_TRUNCATED, "header over the limit");
@@ -308,7 +314,7 @@ test_limits(void)
 	CHECK_INT(rc, PARSER_TRUNCATED, "message over the limit");
 	if (m != NULL && CHECK_INT(m->n_attachments, 1, "attachment listed"))
 		CHECK_INT(m->attachments[0].skipped, PARSER_SKIP_NOT_FETCHED,
-		    "not fetched");
+		          "not fetched");
 	parser_msg_free(&m);
 	free(raw);
 }
@@ -326,14 +332,16 @@ test_malformed(void)
 	    {"\x01\x02\x03\xff\xfe garbage\n\n", 17, PARSER_MALFORMED},
 	    {"no header here\r\n\r\nbody", 22, PARSER_MALFORMED},
 	    {"From: a@b.cn\r\nContent-Type: multipart/mixed; "
-	     "boundary=\"\\\"\"\r\n\r\n--\"\r\n\r\nx\r\n", 0, PARSER_MALFORMED},
+	     "boundary=\"\\\"\"\r\n\r\n--\"\r\n\r\nx\r\n",
+	     0, PARSER_MALFORMED},
 	    {"From: a@b.cn\r\nSubject: nul\0inside\r\n\r\nbo\0dy", 40,
-		PARSER_OK},
+	     PARSER_OK},
 	    {"From: a@b.cn\r\nContent-Type: multipart/mixed; boundary=X\r\n"
-	     "\r\n--X\r\nContent-Type: text/plain\r\n\r\nno end", 0, PARSER_OK},
+	     "\r\n--X\r\nContent-Type: text/plain\r\n\r\nno end",
+	     0, PARSER_OK},
 	    {"From: a@b.cn\r\nContent-Type: application/pdf\r\n"
 	     "Content-Transfer-Encoding: base64\r\n\r\n!!!not base64***\r\n",
-		0, PARSER_OK},
+	     0, PARSER_OK},
 	};
 	size_t i;
 
@@ -362,14 +370,14 @@ test_suppression(void)
 {
 	static const struct {
 		const char *headers;
-		const char *want;	/* NULL: ack queued */
+		const char *want; /* NULL: ack queued */
 	} cases[] = {
 	    {"From: a@b.cn\r\n", NULL},
 	    {"From: a@b.cn\r\nAuto-Submitted: no\r\n", NULL},
 	    {"From: a@b.cn\r\nAuto-Submitted: auto-replied\r\n",
-		"auto_submitted"},
+	     "auto_submitted"},
 	    {"From: a@b.cn\r\nAuto-Submitted: auto-generated\r\n",
-		"auto_submitted"},
+	     "auto_submitted"},
 	    {"From: a@b.cn\r\nPrecedence: bulk\r\n", "precedence"},
 	    {"From: a@b.cn\r\nPrecedence: junk\r\n", "precedence"},
 	    {"From: a@b.cn\r\nPrecedence: list\r\n", "precedence"},
@@ -381,11 +389,12 @@ test_suppression(void)
 	    {"From: no-reply@b.cn\r\n", "robot_sender"},
 	    {"From: Support <Support@Example.com>\r\n", "own_address"},
 	    {"From: a@b.cn\r\nX-Auto-Response-Suppress: All\r\n",
-		"auto_response_suppress"},
+	     "auto_response_suppress"},
 	    {"From: a@b.cn\r\nX-Auto-Response-Suppress: OOF\r\n", NULL},
 	    {"From: nobody\r\n", "no_sender"},
 	    {"From: a@b.cn\r\nContent-Type: multipart/report; "
-	     "report-type=delivery-status; boundary=R\r\n", "bounce"},
+	     "report-type=delivery-status; boundary=R\r\n",
+	     "bounce"},
 	};
 	static const char *const own[] = {"support@example.com"};
 	struct parser_settings s;
@@ -401,7 +410,9 @@ test_suppression(void)
 		int rc;
 
 		buf_init(&b, 0);
-		(void)buf_printf(&b, "%sSubject: s\r\n\r\n--R\r\n"
+		(void)buf_printf(
+		    &b,
+		    "%sSubject: s\r\n\r\n--R\r\n"
 		    "Content-Type: text/plain\r\n\r\nbody\r\n--R--\r\n",
 		    cases[i].headers);
 		rc = parse(&s, b.data, b.len, &m, err, sizeof(err));
@@ -421,17 +432,16 @@ test_bounce(void)
 	    "From: MAILER-DAEMON@mx.example.cn" CRLF
 	    "Subject: Undelivered Mail Returned to Sender" CRLF
 	    "Content-Type: multipart/report; report-type=delivery-status;"
-	    " boundary=B" CRLF CRLF
-	    "--B" CRLF "Content-Type: text/plain" CRLF CRLF "failed" CRLF
-	    "--B" CRLF "Content-Type: message/delivery-status" CRLF CRLF
+	    " boundary=B" CRLF CRLF "--B" CRLF
+	    "Content-Type: text/plain" CRLF CRLF "failed" CRLF "--B" CRLF
+	    "Content-Type: message/delivery-status" CRLF CRLF
 	    "Reporting-MTA: dns; mx.example.cn" CRLF CRLF
 	    "Final-Recipient: rfc822; gone@example.cn" CRLF
-	    "Action: failed" CRLF "Status: 5.1.1" CRLF
-	    "--B" CRLF "Content-Type: text/rfc822-headers" CRLF CRLF
+	    "Action: failed" CRLF "Status: 5.1.1" CRLF "--B" CRLF
+	    "Content-Type: text/rfc822-headers" CRLF CRLF
 	    "From: support@example.com" CRLF
 	    "Message-ID: <ticketd.1.2@example.com>" CRLF
-	    "Subject: [CM-20231105-001] ack" CRLF
-	    "--B--" CRLF);
+	    "Subject: [CM-20231105-001] ack" CRLF "--B--" CRLF);
 
 	if (m == NULL)
 		return;
@@ -439,7 +449,7 @@ test_bounce(void)
 	CHECK_STR(m->ack_suppress, "bounce", "never acked");
 	if (CHECK_INT(m->bounce_refs.n, 1, "one ref"))
 		CHECK_STR(m->bounce_refs.v[0], "<ticketd.1.2@example.com>",
-		    "names our ack");
+		          "names our ack");
 	parser_msg_free(&m);
 }
 
@@ -456,7 +466,7 @@ test_bad_pattern(void)
 	s.patterns = &pat;
 	s.n_patterns = 1;
 	CHECK_INT(parser_new(&s, &p, err, sizeof(err)), PARSER_BAD_CONFIG,
-	    "bad pattern refused");
+	          "bad pattern refused");
 	CHECK(p == NULL, "no parser");
 	CHECK(strstr(err, "broken") != NULL, "error names the pattern");
 }
@@ -472,11 +482,11 @@ test_encode_header(void)
 	CHECK_STR(b.data, "plain ascii", "ascii unchanged");
 	buf_reset(&b);
 	CHECK_INT(parser_encode_header("已受理\r\nBcc: x@y", &b), 0,
-	    "encode utf-8");
+	          "encode utf-8");
 	CHECK(b.data != NULL && strstr(b.data, "=?UTF-8?B?") != NULL,
-	    "encoded word");
+	      "encoded word");
 	CHECK(b.data != NULL && strstr(b.data, "Bcc") == NULL,
-	    "nothing raw survives");
+	      "nothing raw survives");
 	buf_free(&b);
 }
 

@@ -123,7 +123,7 @@ msg(const char *raw, const char *msgid, const char *from, const char *subject)
 	return m;
 }
 
-/* file - store_file expecting want; returns the result. */
+/* file_want - store_file expecting status want; returns the result. */
 static struct store_result
 file_want(struct store *st, const struct store_msg *m, int want, int line)
 {
