@@ -207,6 +207,51 @@ collect_params(const struct mailmime *m, bool from_disposition,
 }
 
 /*
+ * raw_content_type - libetpan 1.9.4's MIME parser turns 8-bit bytes in
+ * Content-Type parameters into '?', while its field parser keeps them: so
+ * find the part's own Content-Type line and parse it again.  Returns a
+ * content (caller frees with mailmime_content_free) or NULL.
+ */
+static struct mailmime_content *
+raw_content_type(const struct mailmime *m)
+{
+	const char *p = m->mm_mime_start;
+	size_t len = m->mm_length, i = 0, idx = 0;
+	struct mailmime_content *ct = NULL;
+
+	if (p == NULL)
+		return NULL;
+	if (len > PARSER_HEADER_MAX)
+		len = PARSER_HEADER_MAX;
+	while (i < len) {
+		size_t eol = i, end;
+
+		if (p[i] == '\n' ||
+		    (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n'))
+			break;
+		while (eol < len && p[eol] != '\n')
+			eol++;
+		end = eol;
+		while (end + 1 < len &&
+		       (p[end + 1] == ' ' || p[end + 1] == '\t')) {
+			end++;
+			while (end < len && p[end] != '\n')
+				end++;
+		}
+		if (end - i > 13 &&
+		    strncasecmp(p + i, "content-type:", 13) == 0) {
+			if (mailmime_content_parse(p + i + 13, end - i - 13,
+			                           &idx,
+			                           &ct) != MAILIMF_NO_ERROR)
+				ct = NULL;
+			return ct;
+		}
+		i = end + 1;
+	}
+	return NULL;
+}
+
+/*
  * part_filename - the decoded raw filename of a part into b: filename* /
  * filename from Content-Disposition, else name* / name from Content-Type.
  * Returns 1 found, 0 none, -1 no memory.
@@ -215,6 +260,7 @@ static int
 part_filename(struct walk *w, const struct mailmime *m, struct buf *b)
 {
 	struct rfc2231_param params[MIME_PARAMS_MAX];
+	const char *name;
 	size_t n;
 	int rc;
 
@@ -222,6 +268,22 @@ part_filename(struct walk *w, const struct mailmime *m, struct buf *b)
 	rc = rfc2231_get(w->cc, params, n, "filename", b);
 	if (rc != 0)
 		return rc;
+	name = ct_param(m->mm_content_type, "name");
+	if (name != NULL && strchr(name, '?') != NULL &&
+	    strstr(name, "=?") == NULL) {
+		struct mailmime_content *raw = raw_content_type(m);
+
+		if (raw != NULL) {
+			struct mailmime fake;
+
+			memset(&fake, 0, sizeof(fake));
+			fake.mm_content_type = raw;
+			n = collect_params(&fake, false, params);
+			rc = rfc2231_get(w->cc, params, n, "name", b);
+			mailmime_content_free(raw);
+			return rc;
+		}
+	}
 	n = collect_params(m, false, params);
 	return rfc2231_get(w->cc, params, n, "name", b);
 }
