@@ -36,6 +36,7 @@ COMMON_SRCS = \
 
 PARSER_SRCS = \
 	parser/charset.c \
+	parser/decode.c \
 	parser/rfc2047.c \
 	parser/rfc2231.c \
 	parser/subject.c \

@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_admin.c - ticketctl's housekeeping commands: `outbox` (list acks,
- * requeue failed ones), `purge` (retention: delete or anonymise tickets
- * closed long ago, SPEC §9) and `stats` (counts by status, priority,
- * category, overdue, outbox and quarantine).  Tables or --json.
+ * ctl_admin.c - ticketctl's housekeeping commands: `attachment ID N -o
+ * FILE` (export a stored blob, verifying its SHA-256 while copying),
+ * `outbox` (list acks, requeue failed ones), `purge` (retention: delete or
+ * anonymise tickets closed long ago, SPEC §9) and `stats` (counts by
+ * status, priority, category, overdue, outbox and quarantine).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 
 #include "json.h"
 #include "store/store.h"
@@ -15,6 +22,308 @@
 
 /* Most days `purge --older-than` accepts (100 years). */
 #define PURGE_DAYS_MAX 36500
+/* Copy buffer of `attachment`. */
+#define COPY_CHUNK 65536
+
+/* ---- attachment ---- */
+
+/* expected_sha - the recorded SHA-256 of attachment n of ticket id */
+static int
+expected_sha(struct store *st, const char *id, unsigned n, char sha[65],
+             char *err, size_t errlen)
+{
+	struct store_ticket *tk = NULL;
+	size_t i, k;
+	int rc;
+
+	rc = store_ticket_get(st, id, &tk, err, errlen);
+	if (rc != STORE_OK)
+		return rc;
+	rc = STORE_NOT_FOUND;
+	(void)snprintf(err, errlen, "ticket %s has no attachment %u", id, n);
+	for (i = 0; i < tk->n_messages; i++)
+		for (k = 0; k < tk->messages[i].n_attachments; k++) {
+			const struct store_attachment *a =
+			    &tk->messages[i].attachments[k];
+
+			if (a->number != n)
+				continue;
+			if (a->skipped != NULL || a->sha256[0] == '\0') {
+				(void)snprintf(err, errlen,
+				               "attachment %u "
+				               "of %s was skipped, not stored",
+				               n, id);
+			} else {
+				(void)snprintf(sha, 65, "%s", a->sha256);
+				rc = STORE_OK;
+			}
+		}
+	store_ticket_free(&tk);
+	return rc;
+}
+
+/* write_all - the whole buffer to fd */
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * copy_verify - copy src to dst, hashing; 0 when the SHA-256 is sha and
+ * the size is size, else -1 with why set.
+ */
+static int
+copy_verify(int src, int dst, const char *sha, uint64_t size, char *why,
+            size_t whylen)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char digest[32];
+	char got[65];
+	gnutls_hash_hd_t h;
+	uint64_t total = 0;
+	char *buf;
+	size_t i;
+	int rc = -1;
+
+	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) != 0) {
+		(void)snprintf(why, whylen, "cannot start SHA-256");
+		return -1;
+	}
+	buf = malloc(COPY_CHUNK);
+	if (buf == NULL)
+		ctl_oom();
+	for (;;) {
+		ssize_t r = read(src, buf, COPY_CHUNK);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			(void)snprintf(why, whylen, "read: %s",
+			               strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		(void)gnutls_hash(h, buf, (size_t)r);
+		total += (uint64_t)r;
+		if (write_all(dst, buf, (size_t)r) != 0) {
+			(void)snprintf(why, whylen, "write: %s",
+			               strerror(errno));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	gnutls_hash_deinit(h, digest);
+	free(buf);
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < 32; i++) {
+		got[2 * i] = hex[digest[i] >> 4];
+		got[2 * i + 1] = hex[digest[i] & 15];
+	}
+	got[64] = '\0';
+	if (strcmp(got, sha) != 0 || total != size) {
+		(void)snprintf(why, whylen,
+		               "stored file is corrupt: SHA-256 "
+		               "%s, %llu bytes; recorded %s, %llu bytes",
+		               got, (unsigned long long)total, sha,
+		               (unsigned long long)size);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * export_file - copy src into a new file out (0600) through a temporary
+ * file beside it, renamed over out only once verified; without force the
+ * name is first claimed with O_EXCL, so an existing file is never touched.
+ */
+static int
+export_file(int src, const char *out, bool force, const char *sha,
+            uint64_t size)
+{
+	char *tmp = NULL, why[256] = "";
+	const char *slash = strrchr(out, '/');
+	size_t dlen = slash == NULL ? 1 : (size_t)(slash - out) + 1;
+	bool is_claimed = false;
+	int fd = -1, rc = CTL_FAILED;
+
+	tmp = malloc(dlen + 32);
+	if (tmp == NULL)
+		ctl_oom();
+	(void)snprintf(tmp, dlen + 32, "%.*s/.ticketctl-XXXXXX",
+	               slash == NULL ? 1 : (int)(dlen - 1),
+	               slash == NULL ? "." : out);
+	if (!force) {
+		int c =
+		    open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (c < 0) {
+			fprintf(stderr, "ticketctl: attachment: %s: %s%s\n",
+			        out, strerror(errno),
+			        errno == EEXIST ? " (use -f to replace it)"
+			                        : "");
+			free(tmp);
+			return CTL_FAILED;
+		}
+		(void)close(c);
+		is_claimed = true;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		fprintf(stderr, "ticketctl: attachment: %s: %s\n", tmp,
+		        strerror(errno));
+		tmp[0] = '\0';
+		goto out;
+	}
+	if (copy_verify(src, fd, sha, size, why, sizeof(why)) != 0) {
+		fprintf(stderr, "ticketctl: attachment: %s\n", why);
+		goto out;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		fprintf(stderr, "ticketctl: attachment: %s: %s\n", tmp,
+		        strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, out) != 0) {
+		fprintf(stderr, "ticketctl: attachment: %s: %s\n", out,
+		        strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	is_claimed = false;
+	rc = CTL_OK;
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	if (tmp[0] != '\0')
+		(void)unlink(tmp);
+	if (is_claimed)
+		(void)unlink(out);
+	free(tmp);
+	return rc;
+}
+
+/* attachment_usage - the synopsis of `attachment` */
+static int
+attachment_usage(void)
+{
+	fprintf(stderr, "usage: ticketctl attachment ID N -o FILE|- [-f]\n");
+	return CTL_USAGE;
+}
+
+/* ctl_attachment - `attachment ID N -o FILE`: export a stored blob */
+int
+ctl_attachment(struct ctl *ctl, int argc, char **argv)
+{
+	struct store_blob_ref b;
+	struct store *st = NULL;
+	const char *id = NULL, *num = NULL, *out = NULL, *path;
+	char err[256] = "", sha[65] = "", *joined = NULL;
+	bool force = false;
+	uint64_t n;
+	int i, m, src = -1, rc;
+
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			continue; /* the output is the file itself */
+		if (strcmp(argv[i], "-f") == 0 ||
+		    strcmp(argv[i], "--force") == 0)
+			force = true;
+		else if ((m = ctl_opt(argc, argv, &i, "-o", &out)) != 0 ||
+		         (m = ctl_opt(argc, argv, &i, "--output", &out)) != 0) {
+			if (m < 0)
+				return attachment_usage();
+		} else if (argv[i][0] == '-')
+			return attachment_usage();
+		else if (id == NULL)
+			id = argv[i];
+		else if (num == NULL)
+			num = argv[i];
+		else
+			return attachment_usage();
+	}
+	if (id == NULL || num == NULL || out == NULL || out[0] == '\0')
+		return attachment_usage();
+	if (ctl_parse_u64(num, 1000000, &n) != 0 || n == 0) {
+		fprintf(stderr, "ticketctl: attachment: bad number %s\n", num);
+		return CTL_USAGE;
+	}
+	rc = ctl_store_open(ctl, &st);
+	if (rc != CTL_OK)
+		return rc;
+	rc = expected_sha(st, id, (unsigned)n, sha, err, sizeof(err));
+	if (rc == STORE_OK)
+		rc = store_attachment_path(st, id, (unsigned)n, &b, err,
+		                           sizeof(err));
+	if (rc != STORE_OK) {
+		fprintf(stderr, "ticketctl: attachment: %s\n",
+		        rc == STORE_NOT_FOUND && err[0] == '\0'
+		            ? "no such ticket or attachment"
+		            : err);
+		rc = ctl_exit_of(rc);
+		goto out;
+	}
+	path = b.path;
+	if (path[0] != '/') {
+		size_t len = strlen(ctl->cfg->state_dir) + strlen(path) + 2;
+
+		joined = malloc(len);
+		if (joined == NULL)
+			ctl_oom();
+		(void)snprintf(joined, len, "%s/%s", ctl->cfg->state_dir, path);
+		path = joined;
+	}
+	src = open(path, O_RDONLY | O_CLOEXEC);
+	if (src < 0) {
+		fprintf(stderr, "ticketctl: attachment: %s: %s\n", path,
+		        strerror(errno));
+		rc = errno == ENOENT ? CTL_NOT_FOUND : CTL_FAILED;
+		goto out;
+	}
+	if (strcmp(out, "-") == 0) {
+		rc = copy_verify(src, STDOUT_FILENO, sha, b.size, err,
+		                 sizeof(err)) == 0
+		         ? CTL_OK
+		         : CTL_FAILED;
+		if (rc != CTL_OK)
+			fprintf(stderr, "ticketctl: attachment: %s\n", err);
+	} else {
+		rc = export_file(src, out, force, sha, b.size);
+		if (rc == CTL_OK) {
+			fprintf(stderr, "%s: attachment %llu (", id,
+			        (unsigned long long)n);
+			ctl_cell(stderr, b.filename, ctl_width(b.filename),
+			         true);
+			fprintf(stderr,
+			        ", %llu bytes, sha256 verified) "
+			        "written to %s\n",
+			        (unsigned long long)b.size, out);
+		}
+	}
+out:
+	if (src >= 0)
+		(void)close(src);
+	free(joined);
+	store_blob_ref_clear(&b);
+	store_close(&st);
+	return rc;
+}
 
 /* outbox_table - acks as a table */
 static void

@@ -16,6 +16,7 @@
 #include <libetpan/libetpan.h>
 
 #include "common/utf8.h"
+#include "decode.h"
 #include "html.h"
 #include "limits.h"
 #include "mime.h"
@@ -429,6 +430,10 @@ decode_data(const struct mailmime_data *d, unsigned char **out_r, size_t *len_r)
 		*out_r = malloc(1);
 		return *out_r == NULL ? -1 : 0;
 	}
+	if (d->dt_encoding == MAILMIME_MECHANISM_BASE64)
+		return decode_base64(d->dt_data.dt_text.dt_data,
+		                     d->dt_data.dt_text.dt_length, out_r,
+		                     len_r);
 	if (mailmime_part_parse(
 	        d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length, &idx,
 	        d->dt_encoding, &dec, &dlen) != MAILIMF_NO_ERROR)
@@ -793,31 +798,36 @@ walk_part(struct walk *w, const struct mailmime *m, size_t depth, bool text_ok,
 		          text_ok && (!is_alt || i == choice), in_report);
 }
 
-/* mime_boundary_is_hostile - detect boundary="\"..." */
+/*
+ * mime_boundary_is_hostile - detect boundary="\"..." (and boundary=""):
+ * find each '"' (rare in bodies, so memchr skips most bytes) followed by
+ * '\' or '"', then look back over blanks for '=' and the word boundary.
+ */
 bool
 mime_boundary_is_hostile(const char *raw, size_t len)
 {
-	size_t i;
+	const char *p = raw, *end = raw + len;
 
-	for (i = 0; i + 8 <= len; i++) {
-		size_t j;
+	while (p < end) {
+		const char *q = memchr(p, '"', (size_t)(end - p));
+		const char *b;
 
-		if ((raw[i] != 'b' && raw[i] != 'B') ||
-		    strncasecmp(raw + i, "boundary", 8) != 0)
+		if (q == NULL || q + 1 >= end)
+			return false;
+		p = q + 1;
+		if (q[1] != '\\' && q[1] != '"')
 			continue;
-		j = i + 8;
-		while (j < len && (raw[j] == ' ' || raw[j] == '\t' ||
-		                   raw[j] == '\r' || raw[j] == '\n'))
-			j++;
-		if (j >= len || raw[j] != '=')
+		b = q;
+		while (b > raw && (b[-1] == ' ' || b[-1] == '\t' ||
+		                   b[-1] == '\r' || b[-1] == '\n'))
+			b--;
+		if (b == raw || b[-1] != '=')
 			continue;
-		j++;
-		while (j < len && (raw[j] == ' ' || raw[j] == '\t' ||
-		                   raw[j] == '\r' || raw[j] == '\n'))
-			j++;
-		if (j + 1 < len && raw[j] == '"' && raw[j + 1] == '\\')
-			return true;
-		if (j + 1 < len && raw[j] == '"' && raw[j + 1] == '"')
+		b--;
+		while (b > raw && (b[-1] == ' ' || b[-1] == '\t' ||
+		                   b[-1] == '\r' || b[-1] == '\n'))
+			b--;
+		if (b - raw >= 8 && strncasecmp(b - 8, "boundary", 8) == 0)
 			return true;
 	}
 	return false;

@@ -5,6 +5,7 @@
  * directory, fsync, rename, fsync of the directory), deduplication by name
  * and size, and the sweep that removes unreferenced files at purge time.
  */
+#define _GNU_SOURCE /* syncfs */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -180,65 +181,237 @@ blob_prepare(const char *base, char *err, size_t errlen)
 	return STORE_OK;
 }
 
-/* blob_put - write the blob unless it is already there. */
-int
-blob_put(const char *base, const char *hex, const void *p, size_t len,
-         char *err, size_t errlen)
+/* write_tmp - write p to a fresh temp file in <base>/<ab> (fsynced when
+   is_sync); *tmp_r and *path_r get the malloc'd temp and final paths. */
+static int
+write_tmp(const char *base, const char *hex, const void *p, size_t len,
+          bool is_sync, char **tmp_r, char **path_r, char *err, size_t errlen)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 80], tmp[PATH_MAX + 80];
+	char dir[PATH_MAX], tmp[PATH_MAX + 80];
 	unsigned char rnd[8];
-	int status = STORE_FAILED;
+	int status;
 	int fd;
 	int n;
 
-	if (blob_exists(base, hex, len) == 1)
-		return STORE_OK;
+	*tmp_r = NULL;
+	*path_r = NULL;
 	n = snprintf(dir, sizeof(dir), "%s/%.2s", base, hex);
 	if (n < 0 || (size_t)n >= sizeof(dir)) {
 		db_errf(err, errlen, "blob path too long");
 		return STORE_FAILED;
 	}
-	(void)snprintf(path, sizeof(path), "%s/%s", dir, hex);
 	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0) {
 		db_errf(err, errlen, "random bytes for a temp name failed");
 		return STORE_FAILED;
 	}
-	n = snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%02x%02x%02x%02x%02x%02x",
-	             dir, (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3],
-	             rnd[4], rnd[5]);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		db_errf(err, errlen, "blob path too long");
-		return STORE_FAILED;
-	}
+	(void)snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%02x%02x%02x%02x%02x%02x",
+	               dir, (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3],
+	               rnd[4], rnd[5]);
 	status = make_fanout(base, dir, err, errlen);
 	if (status != STORE_OK)
 		return status;
+	*tmp_r = strdup(tmp);
+	*path_r = blob_path(base, hex);
+	if (*tmp_r == NULL || *path_r == NULL) {
+		status = STORE_NOMEM;
+		goto fail;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		db_errf(err, errlen, "create %s: %s", tmp, strerror(errno));
-		return STORE_FAILED;
+		status = STORE_FAILED;
+		goto fail;
 	}
-	if (write_all(fd, p, len) != 0 || fsync(fd) != 0) {
+	if (write_all(fd, p, len) != 0 || (is_sync && fsync(fd) != 0)) {
 		db_errf(err, errlen, "write %s: %s", tmp, strerror(errno));
 		(void)close(fd);
+		(void)unlink(tmp);
+		status = STORE_FAILED;
 		goto fail;
 	}
 	if (close(fd) != 0) {
 		db_errf(err, errlen, "close %s: %s", tmp, strerror(errno));
+		(void)unlink(tmp);
+		status = STORE_FAILED;
 		goto fail;
-	}
-	if (rename(tmp, path) != 0) {
-		db_errf(err, errlen, "rename %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (fsync_dir(dir) != 0) {
-		db_errf(err, errlen, "fsync %s: %s", dir, strerror(errno));
-		return STORE_FAILED;
 	}
 	return STORE_OK;
 fail:
-	(void)unlink(tmp);
-	return STORE_FAILED;
+	free(*tmp_r);
+	free(*path_r);
+	*tmp_r = NULL;
+	*path_r = NULL;
+	return status;
+}
+
+/* blob_put - write the blob unless it is already there. */
+int
+blob_put(const char *base, const char *hex, const void *p, size_t len,
+         char *err, size_t errlen)
+{
+	char *tmp, *path;
+	char *slash;
+	int status;
+
+	if (blob_exists(base, hex, len) == 1)
+		return STORE_OK;
+	status = write_tmp(base, hex, p, len, true, &tmp, &path, err, errlen);
+	if (status != STORE_OK)
+		return status;
+	if (rename(tmp, path) != 0) {
+		db_errf(err, errlen, "rename %s: %s", tmp, strerror(errno));
+		(void)unlink(tmp);
+		status = STORE_FAILED;
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	if (fsync_dir(path) != 0) {
+		db_errf(err, errlen, "fsync %s: %s", path, strerror(errno));
+		status = STORE_FAILED;
+	}
+out:
+	free(tmp);
+	free(path);
+	return status;
+}
+
+/* staged_has - whether final path is already staged in b. */
+static bool
+staged_has(const struct blob_batch *b, const char *base, const char *hex)
+{
+	size_t i, n = strlen(base);
+
+	for (i = 0; i < b->n; i++) {
+		const char *p = b->v[i].path;
+
+		if (strncmp(p, base, n) == 0 && p[n] == '/' &&
+		    strcmp(p + n + 4, hex) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* blob_stage - write the blob as an unsynced temp file, renamed at
+   blob_batch_flush, unless it exists or is already staged. */
+int
+blob_stage(struct blob_batch *b, const char *base, const char *hex,
+           const void *p, size_t len, char *err, size_t errlen)
+{
+	char *tmp, *path;
+	int status;
+
+	if (staged_has(b, base, hex) || blob_exists(base, hex, len) == 1)
+		return STORE_OK;
+	if (b->n == b->cap) {
+		size_t cap = b->cap == 0 ? 64 : b->cap * 2;
+		void *v = realloc(b->v, cap * sizeof(*b->v));
+
+		if (v == NULL)
+			return STORE_NOMEM;
+		b->v = v;
+		b->cap = cap;
+	}
+	status = write_tmp(base, hex, p, len, false, &tmp, &path, err, errlen);
+	if (status != STORE_OK)
+		return status;
+	b->v[b->n].tmp = tmp;
+	b->v[b->n].path = path;
+	b->n++;
+	return STORE_OK;
+}
+
+/* sync_fs - syncfs(2) on the file system holding dir. */
+static int
+sync_fs(const char *dir, char *err, size_t errlen)
+{
+	int fd;
+	int rc;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		db_errf(err, errlen, "open %s: %s", dir, strerror(errno));
+		return STORE_FAILED;
+	}
+	rc = syncfs(fd);
+	if (rc != 0)
+		db_errf(err, errlen, "syncfs %s: %s", dir, strerror(errno));
+	(void)close(fd);
+	return rc == 0 ? STORE_OK : STORE_FAILED;
+}
+
+/* sync_dirs - sync the file systems of dirs (each device once). */
+static int
+sync_dirs(const char *const *dirs, size_t n, char *err, size_t errlen)
+{
+	struct stat sb;
+	dev_t seen[4];
+	size_t i, j, n_seen = 0;
+	int status;
+
+	for (i = 0; i < n; i++) {
+		if (stat(dirs[i], &sb) != 0) {
+			db_errf(err, errlen, "stat %s: %s", dirs[i],
+			        strerror(errno));
+			return STORE_FAILED;
+		}
+		for (j = 0; j < n_seen && seen[j] != sb.st_dev; j++)
+			;
+		if (j < n_seen)
+			continue;
+		if (n_seen < sizeof(seen) / sizeof(seen[0]))
+			seen[n_seen++] = sb.st_dev;
+		status = sync_fs(dirs[i], err, errlen);
+		if (status != STORE_OK)
+			return status;
+	}
+	return STORE_OK;
+}
+
+/* blob_batch_flush - make every staged blob durable under its name. */
+int
+blob_batch_flush(struct blob_batch *b, const char *const *dirs, size_t n_dirs,
+                 char *err, size_t errlen)
+{
+	size_t i;
+	int status;
+
+	if (b->n == 0)
+		return STORE_OK;
+	/* Contents first, so a name never points at unsynced data. */
+	status = sync_dirs(dirs, n_dirs, err, errlen);
+	if (status != STORE_OK)
+		return status;
+	for (i = 0; i < b->n; i++) {
+		if (rename(b->v[i].tmp, b->v[i].path) != 0) {
+			db_errf(err, errlen, "rename %s: %s", b->v[i].tmp,
+			        strerror(errno));
+			return STORE_FAILED;
+		}
+		free(b->v[i].tmp);
+		b->v[i].tmp = NULL;
+	}
+	/* Then the directory entries. */
+	status = sync_dirs(dirs, n_dirs, err, errlen);
+	if (status == STORE_OK)
+		blob_batch_discard(b);
+	return status;
+}
+
+/* blob_batch_discard - drop what is staged (temp files removed). */
+void
+blob_batch_discard(struct blob_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		if (b->v[i].tmp != NULL)
+			(void)unlink(b->v[i].tmp);
+		free(b->v[i].tmp);
+		free(b->v[i].path);
+	}
+	free(b->v);
+	memset(b, 0, sizeof(*b));
 }
 
 /* is_hex2 - a two-digit lower-case hex fan-out name. */

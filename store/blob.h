@@ -51,6 +51,39 @@ int blob_put(const char *base, const char *hex, const void *p, size_t len,
  */
 int blob_prepare(const char *base, char *err, size_t errlen);
 
+/* A staged blob: written, not yet synced or renamed. */
+struct blob_pending {
+	char *tmp;  /* owned; NULL once renamed */
+	char *path; /* owned; the final name */
+};
+
+/* Blobs of an open batch (struct store holds one). */
+struct blob_batch {
+	struct blob_pending *v; /* owned */
+	size_t n, cap;
+};
+
+/*
+ * blob_stage - like blob_put, but for a batch: the blob is written to a
+ * temp file without fsync and only gets its name at blob_batch_flush.
+ * A blob already there or already staged is not written again.
+ */
+int blob_stage(struct blob_batch *b, const char *base, const char *hex,
+               const void *p, size_t len, char *err, size_t errlen);
+
+/*
+ * blob_batch_flush - before the batch commits: syncfs(2) the file systems
+ * of dirs (the contents), rename every staged temp file to its name, and
+ * syncfs again (the names).  One or two journal commits replace two
+ * fsyncs per file.  On failure the remaining temp files stay staged (for
+ * blob_batch_discard).  STORE_OK or STORE_FAILED.
+ */
+int blob_batch_flush(struct blob_batch *b, const char *const *dirs,
+                     size_t n_dirs, char *err, size_t errlen);
+
+/* blob_batch_discard - remove the staged temp files, empty the list. */
+void blob_batch_discard(struct blob_batch *b);
+
 /* blob_exists - 1 when blob hex exists with size len, 0 when not. */
 int blob_exists(const char *base, const char *hex, size_t len);
 

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 
+#include "store/blob.h"
 #include "store/store.h"
 
 /* Every statement the store runs; the SQL is in db.c. */
@@ -108,7 +109,8 @@ struct store {
 	void *now_arg;
 	sqlite3_stmt *stmt[Q_COUNT]; /* owned; prepared on first use */
 	bool in_batch;
-	bool is_batch_lost; /* SQLite rolled the batch back */
+	bool is_batch_lost;       /* SQLite rolled the batch back */
+	struct blob_batch staged; /* blobs of the open batch */
 };
 
 /* A transaction body for db_run: returns a store status. */

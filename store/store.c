@@ -322,6 +322,7 @@ store_close(struct store **stp)
 		return;
 	st = *stp;
 	db_close(st);
+	blob_batch_discard(&st->staged);
 	free(st->state_dir);
 	free(st->raw_dir);
 	free(st->att_dir);
@@ -427,6 +428,16 @@ join_refs(struct file_ctx *c)
 	return 0;
 }
 
+/* put_blob - blob_put, or blob_stage inside a batch (synced at commit). */
+static int
+put_blob(struct store *st, const char *base, const char *hex, const void *p,
+         size_t len, char *err, size_t errlen)
+{
+	if (st->in_batch)
+		return blob_stage(&st->staged, base, hex, p, len, err, errlen);
+	return blob_put(base, hex, p, len, err, errlen);
+}
+
 /* prepare_blobs - hash the raw message and attachments, check the
    caller's hashes, and write the files. */
 static int
@@ -468,13 +479,13 @@ prepare_blobs(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 			return STORE_INVALID;
 		}
 	}
-	status =
-	    blob_put(st->raw_dir, c->raw_hex, m->raw, m->raw_len, err, errlen);
+	status = put_blob(st, st->raw_dir, c->raw_hex, m->raw, m->raw_len, err,
+	                  errlen);
 	for (i = 0; status == STORE_OK && i < m->n_attachments; i++) {
 		const struct store_attachment_in *a = &m->attachments[i];
 
 		if (a->skipped == NULL)
-			status = blob_put(st->att_dir, c->att_hex[i],
+			status = put_blob(st, st->att_dir, c->att_hex[i],
 			                  a->data != NULL ? a->data : "",
 			                  a->size, err, errlen);
 	}
@@ -491,15 +502,15 @@ recheck_blobs(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 	int status = STORE_OK;
 
 	if (blob_exists(st->raw_dir, c->raw_hex, m->raw_len) != 1)
-		status = blob_put(st->raw_dir, c->raw_hex, m->raw, m->raw_len,
-		                  err, errlen);
+		status = put_blob(st, st->raw_dir, c->raw_hex, m->raw,
+		                  m->raw_len, err, errlen);
 	for (i = 0; status == STORE_OK && i < m->n_attachments; i++) {
 		const struct store_attachment_in *a = &m->attachments[i];
 
 		if (a->skipped != NULL ||
 		    blob_exists(st->att_dir, c->att_hex[i], a->size) == 1)
 			continue;
-		status = blob_put(st->att_dir, c->att_hex[i],
+		status = put_blob(st, st->att_dir, c->att_hex[i],
 		                  a->data != NULL ? a->data : "", a->size, err,
 		                  errlen);
 	}
@@ -1395,6 +1406,7 @@ store_begin(struct store *st, char *err, size_t errlen)
 int
 store_commit(struct store *st, char *err, size_t errlen)
 {
+	const char *dirs[2] = {st->raw_dir, st->att_dir};
 	int status = STORE_FAILED;
 
 	if (!st->in_batch) {
@@ -1404,14 +1416,20 @@ store_commit(struct store *st, char *err, size_t errlen)
 	st->in_batch = false;
 	if (st->is_batch_lost) {
 		db_rollback_quietly(st);
+		blob_batch_discard(&st->staged);
 		db_errf(err, errlen,
 		        "batch was rolled back by an earlier "
 		        "error");
 		return STORE_FAILED;
 	}
-	status = db_simple(st, Q_COMMIT, err, errlen);
+	/* The batch's files are durable under their names before the
+	   commit that references them. */
+	status = blob_batch_flush(&st->staged, dirs, 2, err, errlen);
+	if (status == STORE_OK)
+		status = db_simple(st, Q_COMMIT, err, errlen);
 	if (status != STORE_OK)
 		db_rollback_quietly(st);
+	blob_batch_discard(&st->staged);
 	return status;
 }
 
@@ -1425,6 +1443,7 @@ store_rollback(struct store *st, char *err, size_t errlen)
 	}
 	st->in_batch = false;
 	db_rollback_quietly(st);
+	blob_batch_discard(&st->staged);
 	return STORE_OK;
 }
 

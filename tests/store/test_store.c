@@ -7,6 +7,7 @@
  * test uses a fresh state directory under /tmp and a fake clock.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -187,6 +188,57 @@ exists(const char *path)
 	struct stat sb;
 
 	return stat(path, &sb) == 0;
+}
+
+/* count_in - blobs (is_tmp false) or temp files under dir/raw and
+   dir/attachments. */
+static int
+count_in(const char *dir, bool is_tmp)
+{
+	static const char *const subs[] = {"raw", "attachments"};
+	char path[512], fan[768];
+	struct dirent *e, *f;
+	DIR *d, *d2;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < 2; i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, subs[i]);
+		d = opendir(path);
+		if (d == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			(void)snprintf(fan, sizeof(fan), "%s/%.8s", path,
+			               e->d_name);
+			d2 = opendir(fan);
+			if (d2 == NULL)
+				continue;
+			while ((f = readdir(d2)) != NULL) {
+				if (is_tmp ? strncmp(f->d_name, ".tmp-", 5) == 0
+				           : f->d_name[0] != '.')
+					n++;
+			}
+			closedir(d2);
+		}
+		closedir(d);
+	}
+	return n;
+}
+
+/* count_files - blobs in the store. */
+static int
+count_files(const char *dir)
+{
+	return count_in(dir, false);
+}
+
+/* count_tmp - temp files in the store. */
+static int
+count_tmp(const char *dir)
+{
+	return count_in(dir, true);
 }
 
 /* ack_of - the "ack" field of a ticket. */
@@ -1090,7 +1142,10 @@ test_batch(void)
 		m = msg(raw, NULL, "a@x.cn", "x");
 		r = FILE_OK(st, &m);
 	}
+	CHECK_INT(count_files(dir), 0, "staged files have no name yet");
+	CHECK_INT(count_tmp(dir), 3, "staged as temp files");
 	CHECK_INT(store_rollback(st, err, sizeof(err)), STORE_OK, "rollback");
+	CHECK_INT(count_tmp(dir), 0, "rollback removes staged files");
 	CHECK_INT(store_stats(st, &s, err, sizeof(err)), STORE_OK, "stats");
 	CHECK_INT(s.tickets, 0, "rolled back");
 	store_stats_clear(&s);
@@ -1115,6 +1170,8 @@ test_batch(void)
 	m.n_attachments = 1;
 	(void)file_want(st, &m, STORE_INVALID, __LINE__);
 	CHECK_INT(store_commit(st, err, sizeof(err)), STORE_OK, "commit");
+	CHECK_INT(count_files(dir), 3, "3 raw files, none for the bad one");
+	CHECK_INT(count_tmp(dir), 0, "every staged file renamed");
 	CHECK_INT(store_commit(st, err, sizeof(err)), STORE_INVALID,
 	          "no batch");
 	CHECK_INT(store_stats(st, &s, err, sizeof(err)), STORE_OK, "stats");

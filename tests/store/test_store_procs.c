@@ -4,8 +4,9 @@
  * filing into one state directory at once (no duplicate ticket ids, no
  * error surfaced), and crash safety: a child filing a deterministic stream
  * of messages is SIGKILLed at random points and restarted from the start,
- * as the daemon would be; in the end every message is filed exactly once
- * and every stored file's SHA-256 matches its name.
+ * as the daemon would be (odd runs in batches of 10); in the end every
+ * message is filed exactly once and every stored file's SHA-256 matches
+ * its name.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <dirent.h>
@@ -136,10 +137,11 @@ gen_msg(struct gen *g, const char *tag, int i, bool has_uid)
 	}
 }
 
-/* file_stream - child body: file messages [0, n) of tag; exit status 0
-   when every one was filed or recognised as a duplicate. */
+/* file_stream - child body: file messages [0, n) of tag, one transaction
+   each (batch 0) or in batches; exit status 0 when every one was filed or
+   recognised as a duplicate. */
 static int
-file_stream(const char *dir, const char *tag, int n, bool has_uid)
+file_stream(const char *dir, const char *tag, int n, bool has_uid, int batch)
 {
 	struct store_result r;
 	struct store *st;
@@ -151,16 +153,28 @@ file_stream(const char *dir, const char *tag, int n, bool has_uid)
 	st = open_store(dir);
 	if (st == NULL || g == NULL) {
 		free(g);
+		store_close(&st);
 		return 2;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && status == 0; i++) {
+		if (batch > 0 && i % batch == 0 &&
+		    store_begin(st, err, sizeof(err)) != STORE_OK) {
+			fprintf(stderr, "%s %d: begin: %s\n", tag, i, err);
+			status = 4;
+			break;
+		}
 		gen_msg(g, tag, i, has_uid);
 		rc = store_file(st, &g->m, &r, err, sizeof(err));
 		if (rc != STORE_OK && rc != STORE_DUPLICATE) {
 			fprintf(stderr, "%s %d: %s: %s\n", tag, i,
 			        store_status_name(rc), err);
 			status = 3;
-			break;
+		}
+		if (batch > 0 && status == 0 &&
+		    (i % batch == batch - 1 || i == n - 1) &&
+		    store_commit(st, err, sizeof(err)) != STORE_OK) {
+			fprintf(stderr, "%s %d: commit: %s\n", tag, i, err);
+			status = 4;
 		}
 	}
 	store_close(&st);
@@ -317,7 +331,8 @@ test_concurrent(void)
 		pids[i] = fork();
 		if (pids[i] == 0) {
 			(void)snprintf(tag, sizeof(tag), "conc%d", i);
-			_exit(file_stream(tmpl, tag, CONC_MESSAGES, false));
+			_exit(file_stream(tmpl, tag, CONC_MESSAGES, false,
+			                  i == 1 ? 10 : 0));
 		}
 		CHECK(pids[i] > 0, "fork");
 	}
@@ -372,7 +387,8 @@ test_crash(void)
 		fflush(NULL);
 		pid = fork();
 		if (pid == 0)
-			_exit(file_stream(tmpl, "crash", CRASH_MESSAGES, true));
+			_exit(file_stream(tmpl, "crash", CRASH_MESSAGES, true,
+			                  round % 2 == 1 ? 10 : 0));
 		if (!CHECK(pid > 0, "fork"))
 			break;
 		if (round < CRASH_ROUNDS) {
