@@ -88,7 +88,7 @@ TEST_STORE_SRCS  = $(sort $(wildcard tests/store/test_*.c))
 TEST_DAEMON_SRCS = $(sort $(wildcard tests/daemon/test_*.c))
 TEST_PROGS = $(patsubst %.c,$(B)/%,$(TEST_PARSER_SRCS) $(TEST_STORE_SRCS) \
 	     $(TEST_DAEMON_SRCS)) $(B)/tests/fuzz/replay_parser
-BENCH_PROGS = $(B)/bench/bench_parser
+BENCH_PROGS = $(B)/bench/bench_parser $(B)/bench/bench_store $(B)/bench/rawfetch $(B)/bench/fsync
 
 .PHONY: all test unit asan valgrind fuzz bench demo lint format \
 	check-format clean deps install uninstall
@@ -183,3 +183,92 @@ clean:
 	rm -rf build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# fuzz-imap: a scripted hostile IMAP server against daemon/imap.c, so
+# libetpan's response parser is fuzzed through our own IMAP layer
+# (tests/fuzz/fuzz_imap.c; seeds in tests/fuzz/imap-corpus).
+.PHONY: fuzz-imap
+FUZZ_IMAP_SRCS = tests/fuzz/fuzz_imap.c daemon/imap.c daemon/log.c \
+	daemon/config.c $(COMMON_SRCS)
+fuzz-imap: $(FUZZ_B)/fuzz_imap
+	@mkdir -p build/fuzz/imap-corpus
+	cp -n tests/fuzz/imap-corpus/* build/fuzz/imap-corpus/ 2>/dev/null || true
+	$(FUZZ_B)/fuzz_imap -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	    -timeout=20 -rss_limit_mb=2048 -artifact_prefix=build/fuzz/imap- \
+	    build/fuzz/imap-corpus
+$(FUZZ_B)/fuzz_imap: $(FUZZ_IMAP_SRCS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -pthread -o $@ $^ -letpan $(PKG_LIBS)
+
+# ---- install / uninstall -------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]
+# Binaries, man pages, units (ExecStart and /etc/ticketd paths rewritten for
+# PREFIX and SYSCONFDIR), sysusers.d and tmpfiles.d entries, and the
+# examples under DOCDIR.  SYSCONFDIR/ticketd gets ticketd.conf and ack.txt
+# only where they do not exist yet; uninstall removes them only when they
+# are still the shipped text, so an edited configuration survives both.
+SYSCONFDIR  ?= /etc
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/ticketd
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+INSTALL     ?= install
+UNITS       = ticketd.service ticketd-purge.service ticketd-purge.timer
+# the shipped files name /usr/bin and /etc/ticketd
+INSTALL_SED = sed -e 's|/usr/bin/|$(BINDIR)/|g' \
+	-e 's|/etc/ticketd|$(SYSCONFDIR)/ticketd|g'
+
+install: $(PROGS)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0755 $(B)/ticketd $(B)/ticketctl $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 man/ticketctl.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 man/ticketd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 man/ticketd.8 $(DESTDIR)$(MANDIR)/man8/
+	for u in $(UNITS); do \
+	    $(INSTALL_SED) systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -m 0644 systemd/ticketd.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/ticketd.conf
+	$(INSTALL_SED) systemd/ticketd.tmpfiles \
+	    >$(DESTDIR)$(TMPFILESDIR)/ticketd.conf
+	chmod 0644 $(DESTDIR)$(TMPFILESDIR)/ticketd.conf
+	$(INSTALL_SED) etc/ticketd.conf.example \
+	    >$(DESTDIR)$(DOCDIR)/ticketd.conf.example
+	$(INSTALL_SED) systemd/ticketd-override.conf.example \
+	    >$(DESTDIR)$(DOCDIR)/ticketd-override.conf.example
+	chmod 0644 $(DESTDIR)$(DOCDIR)/ticketd.conf.example \
+	    $(DESTDIR)$(DOCDIR)/ticketd-override.conf.example
+	$(INSTALL) -m 0644 etc/ack.txt $(DESTDIR)$(DOCDIR)/ack.txt
+	$(INSTALL) -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/ticketd
+	[ -e $(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf ] || { \
+	    $(INSTALL_SED) etc/ticketd.conf.example \
+		>$(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf && \
+	    chmod 0640 $(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf; }
+	[ -e $(DESTDIR)$(SYSCONFDIR)/ticketd/ack.txt ] || \
+	    $(INSTALL) -m 0640 etc/ack.txt $(DESTDIR)$(SYSCONFDIR)/ticketd/ack.txt
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ticketd $(DESTDIR)$(BINDIR)/ticketctl \
+	    $(DESTDIR)$(MANDIR)/man1/ticketctl.1 \
+	    $(DESTDIR)$(MANDIR)/man5/ticketd.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/ticketd.8 \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+	    $(DESTDIR)$(SYSUSERSDIR)/ticketd.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/ticketd.conf \
+	    $(DESTDIR)$(DOCDIR)/ticketd.conf.example \
+	    $(DESTDIR)$(DOCDIR)/ticketd-override.conf.example \
+	    $(DESTDIR)$(DOCDIR)/ack.txt
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	if $(INSTALL_SED) etc/ticketd.conf.example | \
+	    cmp -s - $(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf; then \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf; fi
+	if cmp -s etc/ack.txt $(DESTDIR)$(SYSCONFDIR)/ticketd/ack.txt; then \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/ticketd/ack.txt; fi
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/ticketd 2>/dev/null

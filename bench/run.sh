@@ -11,7 +11,9 @@ for prog in "$B"/bench/bench_*; do
 	case $prog in
 	*.o | *.d) continue ;;
 	esac
-	[ -f "$prog" ] && [ -x "$prog" ] || continue
+	if [ ! -f "$prog" ] || [ ! -x "$prog" ]; then
+		continue
+	fi
 	found=1
 	echo "== $(basename "$prog")"
 	if [ -n "${BENCH_SECONDS:-}" ]; then

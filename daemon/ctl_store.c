@@ -611,11 +611,11 @@ quarantine_list(struct ctl *ctl, struct store *st, bool is_all)
 }
 
 /*
- * quarantine_reprocess - file record `row` again through ingest_batch.
- * Re-filing cannot name the old record (ingest does not carry
- * store_msg.reprocess_of), so the old record is marked by hand afterwards:
- * when the message is now a ticket or follow-up, and when it was
- * quarantined again as a new record (which supersedes the old one).
+ * quarantine_reprocess - file record `row` again through ingest_batch,
+ * naming it as reprocess_of: the store then ignores the old record when
+ * looking for duplicates and marks it reprocessed in the same transaction
+ * that files the message again (as a ticket, a follow-up, or a new
+ * quarantine record that supersedes it).
  */
 static int
 quarantine_reprocess(struct ctl *ctl, struct store *st, int64_t row)
@@ -651,6 +651,8 @@ quarantine_reprocess(struct ctl *ctl, struct store *st, int64_t row)
 	memset(&it, 0, sizeof(it));
 	it.data = raw;
 	it.len = len;
+	it.full_size = len;
+	it.reprocess_of = row;
 	if (ingest_batch(ctl->cfg, parser, st, NULL, 0, &it, 1, err,
 	                 sizeof(err)) != INGEST_OK) {
 		fprintf(stderr,
@@ -661,18 +663,7 @@ quarantine_reprocess(struct ctl *ctl, struct store *st, int64_t row)
 		goto out;
 	}
 	ingest_log_item(&it);
-	if (it.outcome != STORE_OUTCOME_QUARANTINE || !it.is_duplicate) {
-		rc = store_quarantine_mark(st, row, err, sizeof(err));
-		if (rc != STORE_OK) {
-			fprintf(stderr,
-			        "ticketctl: quarantine %lld: mark: "
-			        "%s\n",
-			        (long long)row, err);
-			ret = ctl_exit_of(rc);
-		} else {
-			is_marked = true;
-		}
-	}
+	is_marked = !it.is_duplicate;
 	if (ctl->json) {
 		struct json j;
 

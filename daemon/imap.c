@@ -1359,6 +1359,8 @@ imap_fetch(struct imap *imap, const uint32_t *uids, size_t n,
 	}
 	if (n == 0)
 		return IMAP_OK;
+	if (message_max == 0)
+		message_max = IMAP_MESSAGE_MAX_DEFAULT;
 	sig_block(&old);
 	v = uniq_copy(uids, n, &m);
 	ws = calloc(n, sizeof(*ws));

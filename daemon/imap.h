@@ -42,6 +42,8 @@ enum imap_status {
 
 /* Default network timeout when settings.timeout_s is 0. */
 #define IMAP_TIMEOUT_DEFAULT 30
+/* imap_fetch's message_max when 0 is passed (SPEC §6: 25 MiB). */
+#define IMAP_MESSAGE_MAX_DEFAULT ((size_t)25 * 1024 * 1024)
 /* Most UIDs imap_search_new returns at once (the lowest ones first). */
 #define IMAP_SEARCH_MAX 100000
 /* Most UIDs in one imap_fetch call (one FETCH per round trip). */
@@ -135,7 +137,8 @@ struct imap_msg {
 
 /*
  * imap_fetch - fetch the n UIDs (borrowed; any order, at most
- * IMAP_FETCH_MAX) with BODY.PEEK[] (\Seen stays unset).  One round trip
+ * IMAP_FETCH_MAX) with BODY.PEEK[] (\Seen stays unset); message_max 0
+ * means IMAP_MESSAGE_MAX_DEFAULT.  One round trip
  * asks every RFC822.SIZE; a second fetches the messages of at most
  * message_max bytes whole; a third fetches only header and body prefix of
  * the larger ones (BODY.PEEK[HEADER]<0.N> BODY.PEEK[TEXT]<0.N>, see struct
@@ -148,8 +151,10 @@ int imap_fetch(struct imap *imap, const uint32_t *uids, size_t n,
                size_t message_max, struct imap_msg **msgs_r, size_t *n_r,
                char *err, size_t errlen);
 
-/* imap_msgs_free - free n messages and the array; accepts NULL; sets *msgs
- * to NULL. */
+/*
+ * imap_msgs_free - free the n messages of a fetch result and the array.
+ * Accepts NULL and *msgs == NULL; sets *msgs to NULL.
+ */
 void imap_msgs_free(struct imap_msg **msgs, size_t n);
 
 /*
@@ -178,14 +183,17 @@ int imap_move(struct imap *imap, const uint32_t *uids, size_t n,
 /*
  * imap_idle_wait - wait up to timeout_ms (clamped to IMAP_IDLE_MAX_MS;
  * the caller passes less than half its watchdog interval) for new mail:
- * NOOP first (new mail already announced returns at once), then IDLE,
- * wait, DONE.  *has_new_r is set when the server announced EXISTS or
- * RECENT, so the caller runs imap_search_new.  A signal ends the wait
- * early with IMAP_OK (check your flags).  Needs imap_has_idle (else
- * IMAP_PERMFAIL).  Any IDLE error is IMAP_TEMPFAIL and kills the handle:
- * the caller reconnects and, when IDLE keeps failing (say 3 times in a
- * row), falls back to polling with imap_noop; no counter is kept here
- * because a handle does not outlive its failure.
+ * NOOP first (mail already announced returns at once), then IDLE, wait,
+ * DONE.  *has_new_r is set when the server announced EXISTS or RECENT: run
+ * imap_search_new.  The wait also ends early, with IMAP_OK and maybe
+ * *has_new_r false, when a signal arrives (check your flags) or the server
+ * sends anything else ("* OK Still here"): just call again.  Needs
+ * imap_has_idle (else IMAP_PERMFAIL).  Any IDLE error is IMAP_TEMPFAIL and
+ * kills the handle: the caller reconnects and, when IDLE keeps failing
+ * (say 3 times in a row), falls back to polling with imap_noop; no counter
+ * is kept here because a handle does not outlive its failure.  On a TLS
+ * link, a record GnuTLS has already buffered is only seen at the next
+ * wake-up (bounded by timeout_ms).
  */
 int imap_idle_wait(struct imap *imap, int timeout_ms, bool *has_new_r,
                    char *err, size_t errlen);

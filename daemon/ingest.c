@@ -171,6 +171,7 @@ child_main(const struct config *cfg, struct parser *parser, const char *mailbox,
 		if (glue_store_msg(pm, it->data, it->len, mailbox, uidvalidity,
 		                   it->uid, pm == NULL ? perr : NULL, &g) != 0)
 			_exit(CHILD_EXIT_NOMEM);
+		g.sm.reprocess_of = it->reprocess_of;
 		memset(&r, 0, sizeof(r));
 		rc = store_file(st, &g.sm, &r, err, sizeof(err));
 		glue_msg_clear(&g);
@@ -281,12 +282,14 @@ run_child(const struct config *cfg, struct parser *parser, const char *mailbox,
 			struct ingest_item *it = &items[rec.index];
 			const char *data = it->data;
 			size_t len = it->len, full = it->full_size;
+			int64_t rep = it->reprocess_of;
 			uint32_t uid = it->uid;
 
 			*it = rec.item;
 			it->data = data;
 			it->len = len;
 			it->full_size = full;
+			it->reprocess_of = rep;
 			it->uid = uid;
 			got++;
 		}
@@ -345,6 +348,7 @@ quarantine_in_parent(const struct config *cfg, struct store *store,
 	}
 	(void)glue_store_msg(NULL, it->data, it->len, mailbox, uidvalidity,
 	                     it->uid, why, &g);
+	g.sm.reprocess_of = it->reprocess_of;
 	memset(&r, 0, sizeof(r));
 	rc = store_file(store, &g.sm, &r, err, errlen);
 	glue_msg_clear(&g);

@@ -40,7 +40,8 @@ struct ingest_item {
 	uint32_t uid; /* 0 when not from IMAP */
 	const char *data;
 	size_t len;
-	size_t full_size; /* > len: data is a prefix (oversized) */
+	size_t full_size;     /* > len: data is a prefix (oversized) */
+	int64_t reprocess_of; /* quarantine record being re-filed, or 0 */
 	/* out */
 	int outcome; /* enum store_outcome */
 	bool is_duplicate;

@@ -1,18 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * log.c - the log sink and value quoting (see log.h).  State is process-
- * wide (one log per process), set once by log_init.
+ * log.c - the log sinks, value quoting and the journal field extraction
+ * (see log.h).  State is process-wide (one log per process), set once by
+ * log_init.  Under journald each event goes out as one structured entry;
+ * if journald cannot take it, the line goes to stderr with its "<N>"
+ * priority prefix, which journald's stream reader understands too.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-journal.h>
+
 #include "log.h"
+
+/* Where sd_journal_sendv() sends entries. */
+#define LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 static const char *log_ident = "ticketd";
 static enum log_sink log_sink = LOG_SINK_STDERR;
@@ -34,8 +44,26 @@ log_init(const char *ident, enum log_sink sink, int level)
 enum log_sink
 log_auto_sink(void)
 {
-	return getenv("JOURNAL_STREAM") != NULL ? LOG_SINK_JOURNAL
-	                                        : LOG_SINK_STDERR;
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (e == NULL || e[0] < '0' || e[0] > '9')
+		return LOG_SINK_STDERR;
+	errno = 0;
+	dev = strtoull(e, &end, 10);
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+		return LOG_SINK_STDERR;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return LOG_SINK_STDERR;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return LOG_SINK_STDERR;
+	return (unsigned long long)st.st_dev == dev &&
+	               (unsigned long long)st.st_ino == ino
+	           ? LOG_SINK_JOURNAL
+	           : LOG_SINK_STDERR;
 }
 
 void
@@ -75,6 +103,62 @@ log_level_parse(const char *name)
 	return -1;
 }
 
+/* journal_send - one structured journal entry; 0 or a negative errno */
+static int
+journal_send(int level, const char *line)
+{
+	static char facility[] = "SYSLOG_FACILITY=2"; /* LOG_MAIL */
+	struct log_fields f;
+	struct {
+		const char *name, *value;
+	} extra[5];
+	char bufs[5][LOG_FIELD_MAX + 16];
+	char msg[LOG_LINE_MAX + 16], pri[16], ident[128];
+	struct iovec iov[9];
+	size_t n = 0, i, k;
+	int len;
+
+	/* sd_journal_sendv() reports success when journald is not there */
+	if (access(LOG_JOURNAL_SOCKET, F_OK) != 0)
+		return -errno;
+	(void)log_fields(line, &f);
+	extra[0].name = "TICKET_ID";
+	extra[0].value = f.ticket_id;
+	extra[1].name = "IMAP_UID";
+	extra[1].value = f.imap_uid;
+	extra[2].name = "MESSAGE_ID";
+	extra[2].value = f.message_id;
+	extra[3].name = "REQUESTER";
+	extra[3].value = f.requester;
+	extra[4].name = "ACTION";
+	extra[4].value = f.action;
+	len = snprintf(msg, sizeof(msg), "MESSAGE=%s", line);
+	if (len < 0)
+		return -EINVAL;
+	iov[n].iov_base = msg;
+	iov[n++].iov_len = strnlen(msg, sizeof(msg));
+	len = snprintf(pri, sizeof(pri), "PRIORITY=%d", level & 7);
+	iov[n].iov_base = pri;
+	iov[n++].iov_len = len > 0 ? strnlen(pri, sizeof(pri)) : 0;
+	len = snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", log_ident);
+	iov[n].iov_base = ident;
+	iov[n++].iov_len = len > 0 ? strnlen(ident, sizeof(ident)) : 0;
+	iov[n].iov_base = facility;
+	iov[n++].iov_len = strlen(facility);
+	for (i = 0, k = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		if (extra[i].value[0] == '\0')
+			continue;
+		len = snprintf(bufs[k], sizeof(bufs[k]), "%s=%s", extra[i].name,
+		               extra[i].value);
+		if (len < 0)
+			continue;
+		iov[n].iov_base = bufs[k];
+		iov[n++].iov_len = strnlen(bufs[k], sizeof(bufs[k]));
+		k++;
+	}
+	return sd_journal_sendv(iov, (int)n);
+}
+
 /* emit - format and write one line */
 static void
 emit(int level, const char *suffix, const char *fmt, va_list ap)
@@ -104,6 +188,8 @@ emit(int level, const char *suffix, const char *fmt, va_list ap)
 		syslog(level, "%s", line);
 		break;
 	case LOG_SINK_JOURNAL:
+		if (log_stream == NULL && journal_send(level, line) >= 0)
+			break;
 		fprintf(out, "<%d>%s\n", level, line);
 		fflush(out);
 		break;
@@ -262,4 +348,119 @@ log_quote(const char *s, char *buf, size_t buflen)
 		buf[o++] = '"';
 	buf[o] = '\0';
 	return buf;
+}
+
+/* field_index - log_fields member of a key (-1: none), and its rank */
+static int
+field_index(const char *key, size_t keylen, int *rank)
+{
+	static const struct {
+		const char *key;
+		int which, rank;
+	} keys[] = {
+	    {"ticket", 0, 0},    {"uid", 1, 0},  {"message_id", 2, 0},
+	    {"requester", 3, 3}, {"from", 3, 2}, {"to", 3, 1},
+	    {"action", 4, 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i].key) == keylen &&
+		    memcmp(keys[i].key, key, keylen) == 0) {
+			*rank = keys[i].rank;
+			return keys[i].which;
+		}
+	return -1;
+}
+
+/* utf8_cut - length <= len that does not end inside a UTF-8 character */
+static size_t
+utf8_cut(const char *s, size_t len, size_t full)
+{
+	if (len >= full)
+		return full;
+	/* s[len] is the first byte left out: back up over continuations */
+	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	return len;
+}
+
+/* log_fields - journal fields out of our own key=value line */
+int
+log_fields(const char *line, struct log_fields *f)
+{
+	const char *p = line != NULL ? line : "";
+	int ranks[5] = {-1, -1, -1, -1, -1}, set = 0;
+	struct {
+		char *p;
+		size_t cap;
+	} slots[5];
+
+	memset(f, 0, sizeof(*f));
+	slots[0].p = f->ticket_id;
+	slots[0].cap = sizeof(f->ticket_id);
+	slots[1].p = f->imap_uid;
+	slots[1].cap = sizeof(f->imap_uid);
+	slots[2].p = f->message_id;
+	slots[2].cap = sizeof(f->message_id);
+	slots[3].p = f->requester;
+	slots[3].cap = sizeof(f->requester);
+	slots[4].p = f->action;
+	slots[4].cap = sizeof(f->action);
+	while (*p != '\0') {
+		const char *key, *v;
+		char val[LOG_LINE_MAX];
+		size_t keylen, o = 0, len;
+		int rank = 0, which;
+		bool quoted;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		key = p;
+		while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		       *p == '_')
+			p++;
+		keylen = (size_t)(p - key);
+		if (*p != '=' || keylen == 0) {
+			/* a bare word such as the object: skip it */
+			while (*p != '\0' && *p != ' ' && *p != '\t')
+				p++;
+			continue;
+		}
+		v = ++p;
+		quoted = *v == '"';
+		if (quoted)
+			p++;
+		while (*p != '\0') {
+			char c = *p;
+
+			if (quoted ? c == '"' : (c == ' ' || c == '\t'))
+				break;
+			if (c == '\\' && (p[1] == '"' || p[1] == '\\')) {
+				c = p[1];
+				p++;
+			}
+			if (o < sizeof(val) - 1)
+				val[o++] = c;
+			p++;
+		}
+		if (quoted && *p == '"')
+			p++;
+		val[o] = '\0';
+		which = field_index(key, keylen, &rank);
+		if (which < 0 || o == 0 || strcmp(val, "-") == 0)
+			continue;
+		/* first one wins; for the requester, the higher rank */
+		if (ranks[which] >= rank)
+			continue;
+		if (ranks[which] < 0)
+			set++;
+		ranks[which] = rank;
+		len = utf8_cut(val, slots[which].cap - 1, o);
+		memcpy(slots[which].p, val, len);
+		slots[which].p[len] = '\0';
+	}
+	return set;
 }

@@ -2,9 +2,12 @@
 /*
  * log.h - ticketd's log (STYLE.md §6, SPEC §9): one event per line,
  * "object action=... key=value", capped at LOG_LINE_MAX bytes.  Sinks:
- * stderr with syslog "<N>" priority prefixes under journald, stderr with a
- * human timestamp in the foreground, syslog(LOG_MAIL) otherwise.  Every
- * value from outside goes through log_quote().  errno survives each call.
+ * journald through sd_journal_sendv() with fields an admin can filter on
+ * (TICKET_ID=, IMAP_UID=, MESSAGE_ID=, REQUESTER=, ACTION=, taken from the
+ * line by log_fields()), falling back to stderr with syslog "<N>" prefixes;
+ * stderr with a human timestamp in the foreground; syslog(LOG_MAIL)
+ * otherwise.  Every value from outside goes through log_quote().  errno
+ * survives each call.
  */
 #ifndef DAEMON_LOG_H
 #define DAEMON_LOG_H
@@ -17,9 +20,12 @@
 /* Longest quoted value: longer ones are cut and end in "...". */
 #define LOG_VALUE_MAX 200
 
+/* Longest journal field value taken from a line, NUL included. */
+#define LOG_FIELD_MAX (LOG_VALUE_MAX + 8)
+
 enum log_sink {
 	LOG_SINK_STDERR,  /* timestamped lines (ticketd -f, ticketctl) */
-	LOG_SINK_JOURNAL, /* "<N>" prefixed lines for journald */
+	LOG_SINK_JOURNAL, /* sd_journal_sendv; else "<N>" lines on stderr */
 	LOG_SINK_SYSLOG,  /* syslog(3), facility LOG_MAIL */
 };
 
@@ -35,7 +41,10 @@ enum log_level {
 /* log_init - choose sink and level; ident is borrowed for the process. */
 void log_init(const char *ident, enum log_sink sink, int level);
 
-/* log_auto_sink - JOURNAL when $JOURNAL_STREAM is set, else STDERR. */
+/*
+ * log_auto_sink - JOURNAL when $JOURNAL_STREAM ("DEV:INODE") names the file
+ * stderr is open on (so stderr really goes to journald), else STDERR.
+ */
 enum log_sink log_auto_sink(void);
 
 /* log_set_level / log_get_level - current threshold. */
@@ -45,7 +54,10 @@ int log_get_level(void);
 /* log_level_parse - "err|warning|notice|info|debug" to a level, or -1. */
 int log_level_parse(const char *name);
 
-/* log_set_stream - write stderr-sink lines to f instead (tests). */
+/*
+ * log_set_stream - write stderr and "<N>" lines to f instead, bypassing
+ * journald (tests); NULL restores stderr.
+ */
 void log_set_stream(FILE *f);
 
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -79,5 +91,27 @@ _Noreturn void log_panic_(const char *file, int line, const char *fmt, ...)
  * Use one buf per value in a call.
  */
 const char *log_quote(const char *s, char *buf, size_t buflen);
+
+/*
+ * The journal fields of one event line (log_fields).  Values are the
+ * line's values without their surrounding quotes, \" and \\ unescaped
+ * (other escapes such as \x0a stay as written), cut to the buffer on a
+ * UTF-8 boundary; "" when the key is absent, empty or "-".
+ */
+struct log_fields {
+	char ticket_id[LOG_FIELD_MAX];  /* ticket= */
+	char imap_uid[24];              /* uid= */
+	char message_id[LOG_FIELD_MAX]; /* message_id= */
+	char requester[LOG_FIELD_MAX];  /* requester=, else from=, else to= */
+	char action[64];                /* action= */
+};
+
+/*
+ * log_fields - parse the key=value pairs of line (borrowed, one of our own
+ * event lines; NULL is taken as "") into *f.  A key counts only at the
+ * start of a token, never inside a quoted value; the first occurrence
+ * wins.  Returns how many of the five fields were set.
+ */
+int log_fields(const char *line, struct log_fields *f);
 
 #endif

@@ -61,7 +61,7 @@ usage(FILE *f)
 	    "options:\n"
 	    "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG
 	    ")\n"
-	    "  --json             machine-readable output (SPEC §10)\n"
+	    "  --json             machine-readable output (JSON)\n"
 	    "  -h, --help         this text\n"
 	    "  --version          print the version\n\n"
 	    "commands:\n");

@@ -344,7 +344,10 @@ static const char *const sql_text[Q_COUNT] = {
                     " in_reply_to = NULL WHERE ticket_id = ?1",
     [Q_ANON_ATTS] = "DELETE FROM attachments WHERE message_row IN"
                     " (SELECT id FROM messages WHERE ticket_id = ?1)",
-    [Q_ANON_ACKS] = "UPDATE acks SET to_addr = '' WHERE ticket_id = ?1",
+    [Q_ANON_ACKS] = "UPDATE acks SET to_addr = '', status = CASE"
+                    " WHEN status = 'queued' THEN 'failed' ELSE status END,"
+                    " last_error = coalesce(last_error, 'anonymised')"
+                    " WHERE ticket_id = ?1",
     [Q_PURGE_RECORDS] = "DELETE FROM messages WHERE ticket_id IS NULL"
                         " AND filed_at <= ?1",
     [Q_PURGE_BOUNCES] = "DELETE FROM bounces WHERE at <= ?1",

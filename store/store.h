@@ -220,30 +220,46 @@ struct store_result {
 
 /*
  * store_file - file one message (SPEC.md §1, §5, §7).  The raw message and
- * kept attachments are written as content-addressed files (fsynced) before
- * the commit that references them; then, in one transaction: duplicate
- * detection (same mailbox+UIDVALIDITY+UID, or same Message-ID and the same
- * raw SHA-256 or the same content), quarantine, bounce, follow-up (ticket
- * id in the subject; In-Reply-To/References naming a message or an ack of
- * the ticket; same requester + shared order number on an unclosed ticket
- * within order_merge_days), else a new ticket with the next id of the day
- * and its ack queued unless suppressed; and the mailbox position.  Outside
- * a batch it begins and commits itself, retrying the whole transaction on
- * SQLITE_BUSY; inside one (store_begin) it uses a savepoint, so a failure
- * undoes only this message.  r (borrowed, filled) describes the outcome.
- * Returns STORE_OK; STORE_DUPLICATE (r describes the earlier filing; only
- * the mailbox position may advance); STORE_INVALID (bad sha256 of an
- * attachment, missing raw); STORE_BUSY; STORE_FAILED; STORE_NOMEM.
+ * kept attachments are written as content-addressed files, durable before
+ * the commit that references them (fsynced now; in a batch, at
+ * store_commit), and checked again under the write lock; then, in one
+ * transaction: duplicate detection (same mailbox+UIDVALIDITY+UID, or the
+ * same Message-ID with the same raw SHA-256 or the same parsed content:
+ * from, subject, date, text, attachments), quarantine, bounce (a DSN
+ * naming our ack: bounce recorded, ack failed, SUPPRESSED record),
+ * follow-up (ticket id in the subject; In-Reply-To, then References newest
+ * first, naming a message or an ack of the ticket; same requester and a
+ * shared order number on an unclosed ticket last filed to within
+ * order_merge_days; anonymised tickets are never continued), else a new
+ * ticket with the next id of the day (never reused) and its ack queued
+ * unless suppressed (disabled, parser's reason, no requester, bounced in
+ * the last 30 days, max_acks_per_sender queued or sent in 24 hours); and
+ * the mailbox position.  A follow-up moves pending/resolved back to open;
+ * a review follow-up reopens any status but new; closed stays closed
+ * otherwise.  The ack's Message-ID is generated here
+ * (<ack.ID.RANDOM@ack_domain>) so replies to it thread before it is sent.
+ * Outside a batch store_file begins and commits itself, retrying the whole
+ * transaction on SQLITE_BUSY; inside one it uses a savepoint, so a failure
+ * undoes only this message.  r (borrowed) is filled; it is meaningful on
+ * STORE_OK and STORE_DUPLICATE only.  Returns STORE_OK; STORE_DUPLICATE (r
+ * describes the earlier filing; only the mailbox position may advance);
+ * STORE_INVALID (an attachment's sha256 does not match its data, no raw);
+ * STORE_BUSY; STORE_FAILED; STORE_NOMEM.
  */
 int store_file(struct store *st, const struct store_msg *m,
                struct store_result *r, char *err, size_t errlen);
 
 /*
  * store_begin, store_commit, store_rollback - a batch: the daemon files a
- * fetched batch in one transaction.  store_begin returns STORE_BUSY when
- * the lock is not obtained in time, STORE_INVALID when a batch is already
- * open.  store_commit returns STORE_FAILED (and rolls back) when the batch
- * was lost to an earlier error.
+ * fetched batch in one transaction (BEGIN IMMEDIATE, so the write lock is
+ * held until the end).  Inside a batch, files are written as temp files
+ * without fsync; store_commit syncs them with one syncfs(2), renames them,
+ * syncs again and only then commits (about ten times faster than an fsync
+ * per file; `make bench`).  store_rollback removes them.  store_begin
+ * returns STORE_BUSY when the lock is not obtained in time, STORE_INVALID
+ * when a batch is already open.  store_commit returns STORE_FAILED (and
+ * rolls back) when the batch was lost to an earlier error or the files
+ * could not be synced; the batch is closed in every case.
  */
 int store_begin(struct store *st, char *err, size_t errlen);
 int store_commit(struct store *st, char *err, size_t errlen);

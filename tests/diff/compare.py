@@ -20,6 +20,8 @@ import os
 import subprocess
 import sys
 
+# No __pycache__ in the source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
@@ -134,11 +136,14 @@ def compare_one(path, got, want):
         diffs.append(("attachments.count", len(gatts), len(watts)))
     for i, (g, w) in enumerate(zip(gatts, watts)):
         pre = "attachments[%d]." % i
+        # libetpan folds whitespace runs inside quoted parameter values, so
+        # names are compared folded (oracle.sanitise_filename folds too).
+        gname = oracle.fold_ws(g.get("filename") or "")
         if w["is_message"]:
-            if not message_name_ok(g.get("filename"), w["filename"]):
+            if not message_name_ok(gname, w["filename"]):
                 diffs.append((pre + "filename", g.get("filename"),
                               w["filename"]))
-        elif g.get("filename") != w["filename"]:
+        elif gname != w["filename"]:
             diffs.append((pre + "filename", g.get("filename"),
                           w["filename"]))
         if g.get("content_type") != w["content_type"]:

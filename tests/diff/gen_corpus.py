@@ -60,6 +60,9 @@ NAMES = [
     "照片 001.jpg", "发票.pdf", "log.txt", "订单截图（补充）.zip",
     "very long name " + "长文件名" * 12 + ".docx", "a.b.c.tar.gz",
     "会员积分明细.csv", "screenshot.PNG", "录音 2023年11月5日.mp3",
+    "two  spaces   here.txt",
+    # over PARSER_FILENAME_MAX (255 bytes): cut on a character boundary
+    "超长附件名" * 20 + ".pdf",
 ]
 
 TYPES = [
@@ -75,6 +78,11 @@ def b64_lines(data, width=76):
     """base64 body in lines of width, each ending in CRLF."""
     s = base64.b64encode(data)
     return b"".join(s[i:i + width] + CRLF for i in range(0, len(s), width))
+
+
+def casing(rnd, word):
+    """a header name or token as clients spell it: usual, lower, upper."""
+    return rnd.choice([word, word, word.lower(), word.upper()])
 
 
 def qp_body(data):
@@ -283,15 +291,22 @@ def attachment_part(rnd, style=None, cte=None):
     if style == "none-inline" and ctype.startswith("text/"):
         ctype = "image/png"
     ctp, disp = name_params(rnd, style, name)
-    h = b"Content-Type: " + ctype.encode() + ctp + CRLF
+    h = casing(rnd, "Content-Type").encode() + b": " + \
+        casing(rnd, ctype).encode() + ctp + CRLF
     if disp is not None:
-        h += b"Content-Disposition: " + disp + CRLF
+        h += casing(rnd, "Content-Disposition").encode() + b": " + disp + \
+            CRLF
     if style == "none-inline":
         h += b"Content-ID: <part%d@example.cn>" % rnd.randrange(10 ** 6) + \
             CRLF
-    h += b"Content-Transfer-Encoding: " + cte.encode() + CRLF + CRLF
+    h += casing(rnd, "Content-Transfer-Encoding").encode() + b": " + \
+        casing(rnd, cte).encode() + CRLF + CRLF
     if cte == "base64":
-        return h + b64_lines(data)
+        # Line widths seen in the wild; small parts sometimes unwrapped.
+        width = rnd.choice([76, 76, 72, 64, 60])
+        if len(data) < 600 and rnd.random() < 0.3:
+            width = 1000
+        return h + b64_lines(data, width)
     if cte == "quoted-printable":
         return h + qp_body(data)
     return h + data + CRLF

@@ -59,12 +59,12 @@ def fold_ws(s):
 
 def sanitise_filename(name):
     """parser.h: no path, no controls (TAB becomes a space, as in
-    common/utf8.h), at most FILENAME_MAX bytes."""
+    common/utf8.h), whitespace runs folded, at most FILENAME_MAX bytes."""
     if name is None:
         return ""
     name = _CONTROLS.sub("", str(name).replace("\t", " "))
     name = re.split(r"[/\\]", name)[-1]
-    name = name.strip()
+    name = " ".join(name.split())
     if name in (".", ".."):
         name = ""
     raw = name.encode("utf-8", "surrogatepass")

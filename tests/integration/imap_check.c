@@ -597,7 +597,7 @@ cmd_idle(uint32_t last, char **append_argv)
 	char err[512];
 	long t0, dt;
 	pid_t pid;
-	int st, status;
+	int st, status, rounds;
 
 	imap = connect_ok(&s, "connect for idle");
 	if (imap == NULL)
@@ -610,13 +610,19 @@ cmd_idle(uint32_t last, char **append_argv)
 	CHECK(pid > 0, "start the background APPEND");
 	t0 = now_ms();
 	has_new = false;
-	st = imap_idle_wait(imap, 20000, &has_new, err, sizeof(err));
+	/* As the daemon does: an early return (a signal) just waits again. */
+	rounds = 0;
+	do {
+		st = imap_idle_wait(imap, 20000, &has_new, err, sizeof(err));
+		rounds++;
+	} while (st == IMAP_OK && !has_new && now_ms() - t0 < 15000);
 	dt = now_ms() - t0;
 	if (!CHECK_INT(st, IMAP_OK, "IDLE with an APPEND"))
 		fprintf(stderr, "  err: %s\n", err);
 	CHECK(has_new, "IDLE reports new mail");
 	CHECK(dt < 15000, "woken by the mail, not by the timeout");
-	printf("idle: woke after %ld ms\n", dt);
+	printf("idle: woke after %ld ms (%d wait%s)\n", dt, rounds,
+	       rounds == 1 ? "" : "s");
 	if (pid > 0) {
 		CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 		          WEXITSTATUS(status) == 0,
@@ -635,8 +641,10 @@ cmd_idle(uint32_t last, char **append_argv)
 	got_alarm = 0;
 	(void)alarm(1);
 	t0 = now_ms();
-	has_new = true;
-	st = imap_idle_wait(imap, 20000, &has_new, err, sizeof(err));
+	do {
+		has_new = true;
+		st = imap_idle_wait(imap, 20000, &has_new, err, sizeof(err));
+	} while (st == IMAP_OK && !got_alarm && now_ms() - t0 < 15000);
 	dt = now_ms() - t0;
 	CHECK_INT(st, IMAP_OK, "IDLE cut by a signal is OK");
 	CHECK(got_alarm, "handler ran");

@@ -1453,6 +1453,12 @@ test_purge(void)
 			}
 		}
 		store_ticket_free(&t);
+		{
+			char ack[64];
+
+			ack_of(st, c.ticket_id, ack, sizeof(ack));
+			CHECK_STR(ack, "failed", "queued ack dropped");
+		}
 		CHECK_INT(
 		    store_purge(st, 30, false, true, &r2, err, sizeof(err)),
 		    STORE_OK, "anonymise again");
