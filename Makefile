@@ -43,6 +43,7 @@ PARSER_SRCS = \
 	parser/rules.c \
 	parser/html.c \
 	parser/mime.c \
+	parser/mimetree.c \
 	parser/parser.c
 
 STORE_SRCS = \

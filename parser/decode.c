@@ -41,9 +41,27 @@ decode_base64(const char *in, size_t len, unsigned char **out_r, size_t *len_r)
 	out = malloc(len / 4 * 3 + 4);
 	if (out == NULL)
 		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char v = b64_value[p[i]];
+	i = 0;
+	while (i < len) {
+		unsigned char v;
 
+		/* fast path: four alphabet characters at a quantum boundary */
+		if (bits == 0 && len - i >= 4) {
+			unsigned int a = b64_value[p[i]],
+			             b = b64_value[p[i + 1]];
+			unsigned int c = b64_value[p[i + 2]];
+			unsigned int d = b64_value[p[i + 3]];
+
+			if ((a | b | c | d) < 64) {
+				out[o] = (unsigned char)(a << 2 | b >> 4);
+				out[o + 1] = (unsigned char)(b << 4 | c >> 2);
+				out[o + 2] = (unsigned char)(c << 6 | d);
+				o += 3;
+				i += 4;
+				continue;
+			}
+		}
+		v = b64_value[p[i++]];
 		if (v >= 64)
 			continue;
 		acc = (acc << 6) | v;

@@ -20,6 +20,7 @@
 #include "html.h"
 #include "limits.h"
 #include "mime.h"
+#include "mimetree.h"
 #include "rfc2231.h"
 
 /* Parameters of one part, flattened for rfc2231_get. */
@@ -843,8 +844,6 @@ mime_walk(struct charset_conv *cc, const struct mime_limits *lim,
 	const struct mailmime *body;
 	struct walk w;
 	struct buf ct;
-	size_t idx = 0;
-	int rc;
 
 	memset(&w, 0, sizeof(w));
 	w.cc = cc;
@@ -857,13 +856,13 @@ mime_walk(struct charset_conv *cc, const struct mime_limits *lim,
 	buf_init(&r->text, lim->body_max);
 	buf_init(&w.html, lim->body_max);
 
-	rc = mailmime_parse(raw, len, &idx, &top);
-	if (rc != MAILIMF_NO_ERROR || top == NULL) {
-		(void)snprintf(err, errlen, "MIME structure unparseable (%d)",
-		               rc);
+	/* libetpan's field parsers, our own multipart splitter: two levels
+	   more than the walk goes, so the walk sees what is too deep */
+	if (mimetree_parse(raw, len, lim->max_depth + 2, &top) != 0 ||
+	    top == NULL) {
+		(void)snprintf(err, errlen, "MIME structure unparseable");
 		buf_free(&w.html);
-		return rc == MAILIMF_ERROR_MEMORY ? PARSER_NOMEM
-		                                  : PARSER_MALFORMED;
+		return PARSER_NOMEM;
 	}
 	body = top;
 	if (top->mm_type == MAILMIME_MESSAGE)
