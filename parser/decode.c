@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * decode.c - base64 body decoding (see decode.h).  One table lookup per
- * input byte, output written straight into a buffer sized from the input,
- * so the cost is linear with no reallocation.
+ * decode.c - base64 and quoted-printable body decoding (see decode.h).  One
+ * table lookup per input byte, output written straight into a buffer sized from
+ * the input, so the cost is linear with no reallocation.
  */
 #include <stdlib.h>
 
@@ -75,6 +75,67 @@ decode_base64(const char *in, size_t len, unsigned char **out_r, size_t *len_r)
 	/* like libetpan, a lone trailing character still yields a byte */
 	if (bits == 6)
 		out[o++] = (unsigned char)(acc << 2);
+	out[o] = '\0';
+	*out_r = out;
+	*len_r = o;
+	return 0;
+}
+
+/* hex_value - a hex digit's value, or -1 */
+static int
+hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* decode_qp - quoted-printable, bounded by len */
+int
+decode_qp(const char *in, size_t len, unsigned char **out_r, size_t *len_r)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	unsigned char *out;
+	size_t i = 0, o = 0;
+
+	out = malloc(len + 1);
+	if (out == NULL)
+		return -1;
+	while (i < len) {
+		if (p[i] != '=') {
+			out[o++] = p[i++];
+			continue;
+		}
+		if (i + 2 < len && hex_value(p[i + 1]) >= 0 &&
+		    hex_value(p[i + 2]) >= 0) {
+			out[o++] = (unsigned char)(hex_value(p[i + 1]) << 4 |
+			                           hex_value(p[i + 2]));
+			i += 3;
+			continue;
+		}
+		{
+			/* soft line break: '=' then blanks then a line end */
+			size_t k = i + 1;
+
+			while (k < len && (p[k] == ' ' || p[k] == '\t'))
+				k++;
+			if (k < len && p[k] == '\r')
+				k++;
+			if (k < len && p[k] == '\n') {
+				i = k + 1;
+				continue;
+			}
+			if (k == len) {
+				i = k;
+				continue;
+			}
+		}
+		out[o++] = p[i++];
+	}
 	out[o] = '\0';
 	*out_r = out;
 	*len_r = o;

@@ -21,4 +21,14 @@
 int decode_base64(const char *in, size_t len, unsigned char **out_r,
                   size_t *len_r);
 
+/*
+ * decode_qp - decode len bytes of quoted-printable text at in (borrowed)
+ * into a malloc'd buffer as decode_base64 does.  "=XX" (either case)
+ * gives its byte, "=" before a line end (blanks allowed between) joins
+ * the lines, any other "=" stays literal, line ends are kept as they are.
+ * libetpan's decoder reads past the data on a trailing "=X"; this one
+ * never reads past len.  Returns 0, or -1 when out of memory.
+ */
+int decode_qp(const char *in, size_t len, unsigned char **out_r, size_t *len_r);
+
 #endif

@@ -435,6 +435,9 @@ decode_data(const struct mailmime_data *d, unsigned char **out_r, size_t *len_r)
 		return decode_base64(d->dt_data.dt_text.dt_data,
 		                     d->dt_data.dt_text.dt_length, out_r,
 		                     len_r);
+	if (d->dt_encoding == MAILMIME_MECHANISM_QUOTED_PRINTABLE)
+		return decode_qp(d->dt_data.dt_text.dt_data,
+		                 d->dt_data.dt_text.dt_length, out_r, len_r);
 	if (mailmime_part_parse(
 	        d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length, &idx,
 	        d->dt_encoding, &dec, &dlen) != MAILIMF_NO_ERROR)

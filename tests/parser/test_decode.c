@@ -2,7 +2,8 @@
 /*
  * test_decode.c - decode_base64 against fixed cases and, on random input
  * drawn mostly from the base64 alphabet plus junk, against libetpan's own
- * decoder, which it replaces for speed and must match byte for byte.
+ * decoder, which it replaces for speed and must match byte for byte;
+ * decode_qp against fixed cases, malformed escapes at the end included.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -82,10 +83,51 @@ test_against_libetpan(void)
 	CHECK_INT(mismatches, 0, "same bytes as libetpan on random input");
 }
 
+/* test_qp - quoted-printable, including the inputs libetpan over-reads */
+static void
+test_qp(void)
+{
+	static const struct {
+		const char *in;
+		const char *want;
+	} cases[] = {
+	    {"", ""},
+	    {"plain", "plain"},
+	    {"=E5=BC=A0=e4=b8=89", "张三"},
+	    {"soft=\r\nbreak", "softbreak"},
+	    {"soft=  \nbreak", "softbreak"},
+	    {"a=3D=3d", "a=="},
+	    {"keep\r\nline", "keep\r\nline"},
+	    {"bad=ZZ", "bad=ZZ"},
+	    {"end=A", "end=A"},
+	    {"end=", "end"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned char *out = NULL;
+		size_t n = 0, len = strlen(cases[i].in);
+		char *copy = malloc(len + 1);
+
+		/* an exact-size heap copy, so ASan/valgrind see over-reads */
+		if (copy == NULL)
+			continue;
+		memcpy(copy, cases[i].in, len);
+		if (CHECK_INT(decode_qp(copy, len, &out, &n), 0, "decode_qp")) {
+			CHECK_INT(n, strlen(cases[i].want), cases[i].in);
+			CHECK_STR((const char *)out, cases[i].want,
+			          cases[i].in);
+		}
+		free(out);
+		free(copy);
+	}
+}
+
 int
 main(void)
 {
 	test_fixed();
+	test_qp();
 	test_against_libetpan();
 	return test_done();
 }
