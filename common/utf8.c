@@ -103,6 +103,23 @@ utf8_sanitise(const char *s, size_t len, size_t max_bytes, int flags)
 
 	buf_init(&b, max_bytes);
 	while (i < len) {
+		/* runs of printable ASCII are copied whole */
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			size_t run = i + 1;
+
+			while (run < len && p[run] >= 0x20 && p[run] < 0x7f)
+				run++;
+			if (run - i > b.max - b.len)
+				run = i + (b.max - b.len);
+			if (run == i)
+				break;
+			if (buf_append(&b, p + i, run - i) != 0) {
+				buf_free(&b);
+				return NULL;
+			}
+			i = run;
+			continue;
+		}
 		n = utf8_decode(p + i, len - i, &cp);
 		if (n == 0) {
 			cp = 0xfffd;
