@@ -3,7 +3,8 @@
 # builds into its own directory under build/ so objects never mix.
 #
 #   make            build everything (build/)
-#   make test       build and run every test; last line "N passed, N failed"
+#   make test       install deps, build and run every test; last line
+#                   "N passed, N failed" (make check: without the install)
 #   make asan       the same tests under ASan + UBSan (build/asan/)
 #   make valgrind   the unit tests under valgrind
 #   make fuzz       run the libFuzzer targets (FUZZ_SECONDS each)
@@ -91,7 +92,7 @@ TEST_PROGS = $(patsubst %.c,$(B)/%,$(TEST_PARSER_SRCS) $(TEST_STORE_SRCS) \
 	     $(TEST_DAEMON_SRCS)) $(B)/tests/fuzz/replay_parser
 BENCH_PROGS = $(B)/bench/bench_parser $(B)/bench/bench_store $(B)/bench/rawfetch $(B)/bench/fsync
 
-.PHONY: all test unit asan valgrind fuzz bench demo lint format \
+.PHONY: all test check unit asan valgrind fuzz bench demo lint format \
 	check-format clean deps install uninstall
 .DELETE_ON_ERROR:
 
@@ -130,7 +131,13 @@ $(B)/bench/%: $(B)/bench/%.o $(LIBS_ALL)
 .PRECIOUS: $(B)/%.o
 
 # The test runner prints every suite's result and ends with the total.
-test: $(PROGS) $(TEST_PROGS)
+# `make test` first installs what is missing (scripts/install-deps.sh),
+# then builds and runs in a fresh make, so pkg-config sees the new packages.
+test:
+	@sh scripts/install-deps.sh
+	@$(MAKE) --no-print-directory check
+
+check: $(PROGS) $(TEST_PROGS)
 	@B=$(B) sh tests/run.sh
 
 unit: $(PROGS) $(TEST_PROGS)
@@ -139,7 +146,7 @@ unit: $(PROGS) $(TEST_PROGS)
 asan:
 	$(MAKE) B=build/asan OPT="-O1 -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all" \
-	    EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" check
 
 valgrind: $(TEST_PROGS)
 	@B=$(B) TICKETD_VALGRIND=1 TICKETD_UNIT_ONLY=1 sh tests/run.sh
