@@ -873,6 +873,8 @@ fail:
 	return NULL;
 }
 
+static void sel_reset(struct imap *imap);
+
 /* imap_search_new - UIDs above last_uid not yet $Ticketed */
 int
 imap_search_new(struct imap *imap, uint32_t last_uid, uint32_t **uids_r,
@@ -899,6 +901,8 @@ imap_search_new(struct imap *imap, uint32_t last_uid, uint32_t **uids_r,
 		set_err(err, errlen, "IMAP: out of memory");
 		goto out;
 	}
+	/* what arrives from now on is news for the next wait */
+	sel_reset(imap);
 	r = mailimap_uid_search(imap->m, NULL, key, &res);
 	if (r != MAILIMAP_NO_ERROR) {
 		st = fail(imap, r, "search", IMAP_TEMPFAIL, err, errlen);
@@ -1725,8 +1729,11 @@ imap_idle_wait(struct imap *imap, int timeout_ms, bool *has_new_r, char *err,
 	if (timeout_ms > IMAP_IDLE_MAX_MS)
 		timeout_ms = IMAP_IDLE_MAX_MS;
 	sig_block(&old);
-	/* Drain what the server queued, and see whether it was news. */
-	sel_reset(imap);
+	/*
+	 * Drain what the server queued, and see whether it was news.  The
+	 * flags are not reset here but when a SEARCH starts (imap_search_new):
+	 * an EXISTS that arrived during the last sync is news still.
+	 */
 	r = mailimap_noop(imap->m);
 	if (r != MAILIMAP_NO_ERROR) {
 		st = fail(imap, r, "noop", IMAP_TEMPFAIL, err, errlen);
