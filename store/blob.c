@@ -207,9 +207,6 @@ write_tmp(const char *base, const char *hex, const void *p, size_t len,
 	(void)snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%02x%02x%02x%02x%02x%02x",
 	               dir, (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3],
 	               rnd[4], rnd[5]);
-	status = make_fanout(base, dir, err, errlen);
-	if (status != STORE_OK)
-		return status;
 	*tmp_r = strdup(tmp);
 	*path_r = blob_path(base, hex);
 	if (*tmp_r == NULL || *path_r == NULL) {
@@ -217,6 +214,13 @@ write_tmp(const char *base, const char *hex, const void *p, size_t len,
 		goto fail;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		/* blob_prepare made the fan-out at open; someone removed it */
+		status = make_fanout(base, dir, err, errlen);
+		if (status != STORE_OK)
+			goto fail;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
 	if (fd < 0) {
 		db_errf(err, errlen, "create %s: %s", tmp, strerror(errno));
 		status = STORE_FAILED;

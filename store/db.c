@@ -224,8 +224,10 @@ static const char *const sql_text[Q_COUNT] = {
                       " last_error = 'bounced' WHERE id = ?1",
     [Q_BOUNCE_CHECK] = "SELECT 1 FROM bounces WHERE addr = ?1 AND at > ?2"
                        " LIMIT 1",
-    [Q_RATE_COUNT] = "SELECT count(*) FROM acks WHERE to_addr = ?1"
-                     " AND created_at > ?2 AND status IN ('queued', 'sent')",
+    /* counting stops at the limit (?3): a busy sender costs no more */
+    [Q_RATE_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM acks"
+                     " WHERE to_addr = ?1 AND created_at > ?2"
+                     " AND status IN ('queued', 'sent') LIMIT ?3)",
     [Q_ACK_INSERT] = "INSERT INTO acks (ticket_id, message_row, to_addr,"
                      " message_id, status, attempts, next_attempt_at,"
                      " created_at, window_start) VALUES (?1, ?2, ?3, ?4,"

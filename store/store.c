@@ -1066,10 +1066,13 @@ file_followup(struct store *st, struct file_ctx *c, const char *id, char *err,
 	return insert_attachments(st, c, row, err, errlen);
 }
 
-/* count_since - the first column of query q bound to (addr, since). */
+/*
+ * count_since - the first column of query q bound to (addr, since), and
+ * to limit when the query takes a third parameter.
+ */
 static int
 count_since(struct store *st, enum db_q q, const char *addr, time_t since,
-            int64_t *n_r, char *err, size_t errlen)
+            int64_t limit, int64_t *n_r, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int status = STORE_FAILED;
@@ -1081,6 +1084,8 @@ count_since(struct store *st, enum db_q q, const char *addr, time_t since,
 		return status;
 	(void)db_bind_text(s, 1, addr);
 	(void)sqlite3_bind_int64(s, 2, since);
+	if (sqlite3_bind_parameter_count(s) >= 3)
+		(void)sqlite3_bind_int64(s, 3, limit);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*n_r = sqlite3_column_int64(s, 0);
@@ -1112,16 +1117,17 @@ ack_decision(struct store *st, struct file_ctx *c, const char **reason_r,
 		*reason_r = "no_requester";
 		return STORE_OK;
 	}
-	status = count_since(st, Q_BOUNCE_CHECK, c->requester,
-	                     c->now - STORE_BOUNCE_BLOCK_SECS, &n, err, errlen);
+	status =
+	    count_since(st, Q_BOUNCE_CHECK, c->requester,
+	                c->now - STORE_BOUNCE_BLOCK_SECS, 1, &n, err, errlen);
 	if (status != STORE_OK)
 		return status;
 	if (n > 0) {
 		*reason_r = "bounced";
 		return STORE_OK;
 	}
-	status = count_since(st, Q_RATE_COUNT, c->requester, c->now - 86400, &n,
-	                     err, errlen);
+	status = count_since(st, Q_RATE_COUNT, c->requester, c->now - 86400,
+	                     (int64_t)st->max_acks, &n, err, errlen);
 	if (status != STORE_OK)
 		return status;
 	if (n >= (int64_t)st->max_acks)
