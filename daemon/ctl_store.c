@@ -431,7 +431,7 @@ ctl_ingest(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "usage: ticketctl ingest [--json] FILE...|-\n");
 		return CTL_USAGE;
 	}
-	log_init("ticketctl", LOG_SINK_STDERR, LOG_LEVEL_INFO);
+	log_init("ticketctl", log_auto_sink(), LOG_LEVEL_INFO);
 	/* ingest_batch talks to its child over a pipe */
 	(void)signal(SIGPIPE, SIG_IGN);
 	items = calloc(n, sizeof(*items));
@@ -646,7 +646,7 @@ quarantine_reprocess(struct ctl *ctl, struct store *st, int64_t row)
 		ret = CTL_USAGE;
 		goto out;
 	}
-	log_init("ticketctl", LOG_SINK_STDERR, LOG_LEVEL_INFO);
+	log_init("ticketctl", log_auto_sink(), LOG_LEVEL_INFO);
 	(void)signal(SIGPIPE, SIG_IGN);
 	memset(&it, 0, sizeof(it));
 	it.data = raw;

@@ -592,6 +592,8 @@ open_tls(struct imap *imap, const struct imap_settings *s, bool *preauth_r,
 	return IMAP_OK;
 }
 
+static void sel_reset(struct imap *imap);
+
 /* login_select - LOGIN, capabilities, SELECT, UIDVALIDITY/UIDNEXT */
 static int
 login_select(struct imap *imap, const struct imap_settings *s, bool preauth,
@@ -639,6 +641,9 @@ login_select(struct imap *imap, const struct imap_settings *s, bool preauth,
 		set_err(err, errlen, "IMAP server gives no UIDVALIDITY");
 		return IMAP_PERMFAIL;
 	}
+	/* SELECT's EXISTS is the mailbox as it is, not news: the caller
+	   searches after connecting anyway */
+	sel_reset(imap);
 	return IMAP_OK;
 }
 
@@ -872,8 +877,6 @@ fail:
 	mailimap_search_key_free(key);
 	return NULL;
 }
-
-static void sel_reset(struct imap *imap);
 
 /* imap_search_new - UIDs above last_uid not yet $Ticketed */
 int

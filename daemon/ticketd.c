@@ -199,6 +199,14 @@ config_fail:
 	return EX_CONFIG;
 }
 
+/* watchdog_ping - WATCHDOG=1, from every unit of work that may take long */
+static void
+watchdog_ping(const struct daemon *d)
+{
+	if (d->watchdog_usec > 0)
+		(void)sd_notify(0, "WATCHDOG=1");
+}
+
 /* notify_status - STATUS= with the counters */
 static void
 notify_status(const struct daemon *d)
@@ -346,6 +354,14 @@ sync_mailbox(struct daemon *d)
 	} else if (stored_v == 0) {
 		last = 0;
 	}
+	/*
+	 * With $Ticketed available, search the whole mailbox: a message that
+	 * was filed but not flagged (killed between the commit and the STORE,
+	 * or the STORE failed) is at or below the saved last UID; the store
+	 * recognises it by its UID and it is flagged and moved now.
+	 */
+	if (imap_has_keywords(d->imap))
+		last = 0;
 	rc = imap_search_new(d->imap, last, &uids, &n, err, sizeof(err));
 	if (rc != IMAP_OK) {
 		log_err("imap action=search_failed error=%s",
@@ -406,6 +422,7 @@ sync_mailbox(struct daemon *d)
 			else if (!items[i].is_duplicate)
 				d->filed++;
 		}
+		watchdog_ping(d);
 		rc = after_filing(d, items, nm);
 		free(items);
 		imap_msgs_free(&msgs, nm);
@@ -489,14 +506,17 @@ send_one(struct daemon *d, struct store_ack *a)
 	return rc == SMTP_PERMFAIL;
 }
 
-/* drain_outbox - send due acks, a bounded number per turn */
-static void
+/*
+ * drain_outbox - send due acks, a bounded number per turn; true when the
+ * turn ended at its bound, so more may be due and the caller must not wait
+ */
+static bool
 drain_outbox(struct daemon *d)
 {
 	int i;
 
 	if (d->smtp == NULL)
-		return;
+		return false;
 	for (i = 0; i < OUTBOX_TURN_MAX && got_term == 0; i++) {
 		struct store_ack a;
 		char err[256];
@@ -509,6 +529,7 @@ drain_outbox(struct daemon *d)
 			store_ack_clear(&a);
 			break;
 		}
+		watchdog_ping(d);
 		if (!send_one(d, &a)) {
 			store_ack_clear(&a);
 			break;
@@ -516,6 +537,7 @@ drain_outbox(struct daemon *d)
 		store_ack_clear(&a);
 	}
 	notify_status(d);
+	return i == OUTBOX_TURN_MAX;
 }
 
 /* log_overdue - warn once per ticket that passed its due time */
@@ -565,11 +587,10 @@ service(struct daemon *d, const char *path)
 
 	while (got_term == 0) {
 		char err[512], q[LOG_VALUE_MAX + 8];
-		bool has_new = false;
+		bool has_new = false, has_more_acks;
 		int rc;
 
-		if (d->watchdog_usec > 0)
-			(void)sd_notify(0, "WATCHDOG=1");
+		watchdog_ping(d);
 		if (got_hup != 0) {
 			got_hup = 0;
 			(void)sd_notify(0, "RELOADING=1");
@@ -585,10 +606,11 @@ service(struct daemon *d, const char *path)
 			}
 			(void)sd_notify(0, "READY=1");
 		}
-		drain_outbox(d);
+		has_more_acks = drain_outbox(d);
 		log_overdue(d);
 		if (d->cfg->imap_host[0] == '\0') {
-			sleep_ms(wait_ms(d));
+			if (!has_more_acks)
+				sleep_ms(wait_ms(d));
 			continue;
 		}
 		if (d->imap == NULL) {
@@ -608,13 +630,15 @@ service(struct daemon *d, const char *path)
 				continue;
 			}
 			next_poll = time(NULL) + d->cfg->imap_poll_interval;
-			drain_outbox(d);
+			has_more_acks = drain_outbox(d);
 		}
 		if (got_term != 0 || got_hup != 0)
 			continue;
 		if (d->cfg->imap_idle && imap_has_idle(d->imap)) {
-			rc = imap_idle_wait(d->imap, wait_ms(d), &has_new, err,
-			                    sizeof(err));
+			/* a backlog of acks: only look for new mail, no wait */
+			rc = imap_idle_wait(d->imap,
+			                    has_more_acks ? 0 : wait_ms(d),
+			                    &has_new, err, sizeof(err));
 			if (rc != IMAP_OK) {
 				log_warning("imap action=idle_failed error=%s",
 				            log_quote(err, q, sizeof(q)));
@@ -628,7 +652,7 @@ service(struct daemon *d, const char *path)
 
 			if (ms > wait_ms(d))
 				ms = wait_ms(d);
-			if (ms > 0)
+			if (ms > 0 && !has_more_acks)
 				sleep_ms(ms);
 		}
 	}
