@@ -677,6 +677,124 @@ handle_free(struct imap *imap, bool logout)
 	free(imap);
 }
 
+/*
+ * The EOF guard.  libetpan 1.9.4 reads a literal by calling the stream
+ * until it has the announced bytes and treats a read of 0 bytes as "no
+ * data yet": a server that closes the connection in the middle of a
+ * literal makes it spin forever on select()+recv() returning 0 (found by
+ * tests/faults).  The guard wraps the stream's low layer, after TLS and
+ * the certificate check, and turns end of file into an error, so the call
+ * fails with MAILIMAP_ERROR_STREAM and the handle is reconnected.
+ */
+
+/* guard_inner - the wrapped low stream */
+static mailstream_low *
+guard_inner(mailstream_low *s)
+{
+	return s->data;
+}
+
+/* guard_read - end of file is an error, never "try again" */
+static ssize_t
+guard_read(mailstream_low *s, void *buf, size_t count)
+{
+	ssize_t r = mailstream_low_read(guard_inner(s), buf, count);
+
+	if (r == 0 && count > 0)
+		return -1;
+	return r;
+}
+
+static ssize_t
+guard_write(mailstream_low *s, const void *buf, size_t count)
+{
+	return mailstream_low_write(guard_inner(s), buf, count);
+}
+
+static int
+guard_close(mailstream_low *s)
+{
+	return mailstream_low_close(guard_inner(s));
+}
+
+static int
+guard_get_fd(mailstream_low *s)
+{
+	return mailstream_low_get_fd(guard_inner(s));
+}
+
+/* guard_free - free the wrapped stream, then the wrapper */
+static void
+guard_free(mailstream_low *s)
+{
+	mailstream_low_free(guard_inner(s));
+	free(s);
+}
+
+static void
+guard_cancel(mailstream_low *s)
+{
+	mailstream_low_cancel(guard_inner(s));
+}
+
+static struct mailstream_cancel *
+guard_get_cancel(mailstream_low *s)
+{
+	return mailstream_low_get_cancel(guard_inner(s));
+}
+
+static carray *
+guard_get_certificate_chain(mailstream_low *s)
+{
+	return mailstream_low_get_certificate_chain(guard_inner(s));
+}
+
+static int
+guard_setup_idle(mailstream_low *s)
+{
+	return mailstream_low_setup_idle(guard_inner(s));
+}
+
+static int
+guard_unsetup_idle(mailstream_low *s)
+{
+	return mailstream_low_unsetup_idle(guard_inner(s));
+}
+
+static int
+guard_interrupt_idle(mailstream_low *s)
+{
+	return mailstream_low_interrupt_idle(guard_inner(s));
+}
+
+static mailstream_low_driver guard_driver = {
+    guard_read,           guard_write,
+    guard_close,          guard_get_fd,
+    guard_free,           guard_cancel,
+    guard_get_cancel,     guard_get_certificate_chain,
+    guard_setup_idle,     guard_unsetup_idle,
+    guard_interrupt_idle,
+};
+
+/* guard_install - wrap the handle's stream; -1 when out of memory */
+static int
+guard_install(struct imap *imap)
+{
+	mailstream_low *inner, *w;
+
+	if (imap->m->imap_stream == NULL)
+		return -1;
+	inner = mailstream_get_low(imap->m->imap_stream);
+	if (inner == NULL)
+		return -1;
+	w = mailstream_low_new(inner, &guard_driver);
+	if (w == NULL)
+		return -1;
+	mailstream_low_set_timeout(w, mailstream_low_get_timeout(inner));
+	mailstream_set_low(imap->m->imap_stream, w);
+	return 0;
+}
+
 /* imap_connect - connect, verify, log in and select */
 int
 imap_connect(const struct imap_settings *s, struct imap **imap_r, char *err,
@@ -704,6 +822,11 @@ imap_connect(const struct imap_settings *s, struct imap **imap_r, char *err,
 	st = open_tls(imap, s, &preauth, err, errlen);
 	if (st != IMAP_OK)
 		goto out;
+	if (guard_install(imap) != 0) {
+		set_err(err, errlen, "IMAP: out of memory");
+		st = IMAP_NOMEM;
+		goto out;
+	}
 	st = login_select(imap, s, preauth, err, errlen);
 	if (st != IMAP_OK)
 		goto out;
