@@ -375,6 +375,25 @@ refresh_caps(struct imap *imap, char *err, size_t errlen)
 	struct mailimap_capability_data *cap = NULL;
 	int r;
 
+	/*
+	 * libetpan 1.9.4 copies the cached capabilities after CAPABILITY and
+	 * reads through NULL when none were ever cached (a server that sent
+	 * none in its greeting nor untagged now): seed an empty list first.
+	 */
+	if (imap->m->imap_connection_info != NULL &&
+	    imap->m->imap_connection_info->imap_capability == NULL) {
+		clist *l = clist_new();
+		struct mailimap_capability_data *empty =
+		    l != NULL ? mailimap_capability_data_new(l) : NULL;
+
+		if (empty == NULL) {
+			if (l != NULL)
+				clist_free(l);
+			set_err(err, errlen, "IMAP: out of memory");
+			return IMAP_NOMEM;
+		}
+		imap->m->imap_connection_info->imap_capability = empty;
+	}
 	r = mailimap_capability(imap->m, &cap);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(imap, r, "capability", IMAP_TEMPFAIL, err, errlen);
@@ -1167,7 +1186,10 @@ take_section(struct want *w, enum pass pass,
 		w->len = len;
 		return w->data != NULL;
 	}
-	if (pass == PASS_PARTS && kind == 1 && !w->has_header) {
+	/* only for messages left out of the body pass: an answer for a UID
+	   already fetched whole must not replace or leak its data */
+	if (pass == PASS_PARTS && kind == 1 && !w->has_header &&
+	    w->size > message_max && w->data == NULL) {
 		if (len > IMAP_OVERSIZED_HEADER_MAX)
 			len = IMAP_OVERSIZED_HEADER_MAX;
 		w->data = dup_bytes(p, len);
@@ -1175,7 +1197,8 @@ take_section(struct want *w, enum pass pass,
 		w->has_header = true;
 		return w->data != NULL;
 	}
-	if (pass == PASS_PARTS && kind == 2 && !w->has_text) {
+	if (pass == PASS_PARTS && kind == 2 && !w->has_text &&
+	    w->size > message_max && (w->data == NULL || w->has_header)) {
 		if (len > IMAP_OVERSIZED_TEXT_MAX)
 			len = IMAP_OVERSIZED_TEXT_MAX;
 		w->text = dup_bytes(p, len);
@@ -1333,6 +1356,9 @@ fetch_pass(struct imap *imap, struct want *ws, size_t nw, const uint32_t *v,
 	}
 	r = mailimap_uid_fetch(imap->m, set, ft, &res);
 	if (r != MAILIMAP_NO_ERROR) {
+		/* libetpan 1.9.4 frees the list on a NO but leaves the
+		   pointer set: never free it a second time */
+		res = NULL;
 		st = fail(imap, r, names[pass], IMAP_TEMPFAIL, err, errlen);
 		goto out;
 	}
