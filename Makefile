@@ -254,13 +254,13 @@ install: $(PROGS)
 	chmod 0644 $(DESTDIR)$(DOCDIR)/ticketd.conf.example \
 	    $(DESTDIR)$(DOCDIR)/ticketd-override.conf.example
 	$(INSTALL) -m 0644 etc/ack.txt $(DESTDIR)$(DOCDIR)/ack.txt
-	$(INSTALL) -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/ticketd
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/ticketd
 	[ -e $(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf ] || { \
 	    $(INSTALL_SED) etc/ticketd.conf.example \
 		>$(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf && \
-	    chmod 0640 $(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf; }
+	    chmod 0644 $(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf; }
 	[ -e $(DESTDIR)$(SYSCONFDIR)/ticketd/ack.txt ] || \
-	    $(INSTALL) -m 0640 etc/ack.txt $(DESTDIR)$(SYSCONFDIR)/ticketd/ack.txt
+	    $(INSTALL) -m 0644 etc/ack.txt $(DESTDIR)$(SYSCONFDIR)/ticketd/ack.txt
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ticketd $(DESTDIR)$(BINDIR)/ticketctl \

@@ -13,6 +13,7 @@
 # assertions: exits 0 unless the harness itself broke.
 # shellcheck disable=SC2317
 cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=tests/integration/servers.sh
 . tests/integration/servers.sh
 B=${B:-build}
 PY=$SERVERS_PYTHON
@@ -27,7 +28,11 @@ cleanup() {
 		kill -9 "$(cat "$TD_PIDFILE")" 2>/dev/null
 	fi
 	servers_stop "$D/srv"
-	[ -n "${KEEP_BENCH_DIR:-}" ] && echo "kept $D" || rm -rf "$D"
+	if [ -n "${KEEP_BENCH_DIR:-}" ]; then
+		echo "kept $D"
+	else
+		rm -rf "$D"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -448,20 +453,22 @@ def cmd_latency(a):
             c.logout()
         except (OSError, imaplib.IMAP4.error):
             pass
-    lat = sorted(got[m] - sent[m] for m in sent if m in got)
+    # an ack that never came counts as infinitely late
+    lat = sorted(got[m] - sent[m] if m in got else float("inf")
+                 for m in sent)
+    acked = sum(1 for m in sent if m in got)
 
     def pct(p):
-        """pct - nearest-rank percentile of lat, in ms"""
+        """pct - nearest-rank percentile of lat, in ms (inf: missing)"""
         if not lat:
-            return 0.0
+            return float("inf")
         k = max(0, min(len(lat) - 1, int(-(-p * len(lat) // 100)) - 1))
         return lat[k] * 1000
 
     print("latency messages=%d acked=%d p50_ms=%.0f p99_ms=%.0f max_ms=%.0f "
           "append_p50_ms=%.1f exit=%d parent_hwm_kb=%d child_hwm_kb=%d "
           "time_maxrss_kb=%d" % (
-              len(sent), len(lat), pct(50), pct(99),
-              lat[-1] * 1000 if lat else 0,
+              len(sent), acked, pct(50), pct(99), pct(100),
               sorted(append_s)[len(append_s) // 2] * 1000 if append_s else 0,
               rc, d.parent_kb, d.child_kb, maxrss))
     return 0
@@ -531,7 +538,8 @@ EOC
 	echo "$D/ticketd-$(basename "$1").conf"
 }
 
-echo "== bench_e2e: $N messages, $LAT_N for the ack latency ($(nproc) cores)"
+echo "== bench_e2e: $N messages, $LAT_N for the ack latency ($(nproc) cores," \
+    "load average $(cut -d ' ' -f 1 /proc/loadavg) at the start)"
 mkdir -p "$D/srv"
 servers_start "$D/srv" >/dev/null || die "servers did not start"
 eval "$(servers_env "$D/srv")"
@@ -577,7 +585,8 @@ fi
 echo "== (2) write + fsync of the same bytes, one file per message"
 FS=$("$B/bench/fsync" "$D/fsync" "$D/sizes" "$BATCH") || die "fsync failed"
 echo "$FS" | sed 's/^/   /'
-rm -rf "$D/fsync"
+# (the files stay until the end: deleting 10,000 files now would make the
+# file system slower at creating inodes during the ingest that follows)
 FS_EACH=$(echo "$FS" | grep 'mode=each')
 FS_BATCH=$(echo "$FS" | grep 'mode=batch')
 
@@ -611,6 +620,7 @@ echo "   $LAT"
 
 # The figures and the aims.
 $PY - "$RAW" "$FS_EACH" "$FS_BATCH" "$ING" "$LAT" <<'EOF'
+import os
 import sys
 
 
@@ -658,9 +668,16 @@ print("%-44s %-24s %s" % ("aim (issue 4)", "measured", ""))
 print("%-44s %-24s %s" % ("ingest >= 0.5 x binding limit",
                           "%.3f x" % ratio, ok(ratio >= 0.5)))
 print("%-44s %-24s %s" % ("p99 ack latency < 1 s", "%.0f ms" % p99,
-                          ok(0 < p99 < 1000 and lat.get("acked") ==
-                             lat.get("messages"))))
+                          ok(0 < p99 < 1000)))
+if lat.get("acked") != lat.get("messages"):
+    print("    %d of %s acks did not arrive within the wait (counted as "
+          "infinitely late)" % (int(f(lat, "messages") - f(lat, "acked")),
+                                lat.get("messages")))
 print("%-44s %-24s %s" % ("peak RSS < 32 MiB", "%.1f MiB" % (rss_kb / 1024),
                           ok(0 < rss_kb < 32 * 1024)))
+load, cores = float(open("/proc/loadavg").read().split()[0]), os.cpu_count()
+if load > cores / 2:
+    print("note: load average %.1f on %d cores at the end: other processes "
+          "competed for the CPU, so the figures are pessimistic" % (load, cores))
 EOF
 exit 0

@@ -31,4 +31,8 @@ if [ "$found" -eq 0 ]; then
 	echo "bench: no programs in $B/bench/ (run make bench)"
 	exit 1
 fi
+# End to end on local Dovecot + SMTP (BENCH_E2E_N messages; BENCH_NO_E2E=1 skips).
+if [ -z "${BENCH_NO_E2E:-}" ]; then
+	B=$B sh "$(dirname "$0")/bench_e2e.sh" || status=1
+fi
 exit $status

@@ -62,8 +62,8 @@ tree() {
 D1=$T/d1
 check "make install PREFIX=/usr" inst "$D1" install PREFIX=/usr
 cat >"$T/want1" <<'EOF'
-640 ./etc/ticketd/ack.txt
-640 ./etc/ticketd/ticketd.conf
+644 ./etc/ticketd/ack.txt
+644 ./etc/ticketd/ticketd.conf
 644 ./usr/lib/systemd/system/ticketd-purge.service
 644 ./usr/lib/systemd/system/ticketd-purge.timer
 644 ./usr/lib/systemd/system/ticketd.service
@@ -84,8 +84,8 @@ if diff "$T/want1" "$T/got1" >"$T/diff"; then
 else
 	bad "PREFIX=/usr: the installed tree and modes" "$(cat "$T/diff")"
 fi
-check "config directory is 0750" \
-    test "$(stat -c %a "$D1/etc/ticketd")" = 750
+check "config directory is 0755" \
+    test "$(stat -c %a "$D1/etc/ticketd")" = 755
 check "installed ticketd runs" sh -c \
     "'$D1/usr/bin/ticketd' --version | grep -q '^ticketd '"
 check "installed ticketctl runs" sh -c \
@@ -151,10 +151,14 @@ if [ "$(id -u)" -eq 0 ] && command -v systemd-sysusers >/dev/null 2>&1 &&
 	uid=$(awk -F: '$1 == "ticketd" { print $3 }' "$R/etc/passwd")
 	check "sysusers: a system uid ($uid)" test "${uid:-99999}" -lt 1000
 	check "sysusers: group ticketd" grep -q '^ticketd:' "$R/etc/group"
+	mkdir -p "$R/etc/ticketd"
+	cp "$D1/etc/ticketd/ticketd.conf" "$R/etc/ticketd/ticketd.conf"
 	check "systemd-tmpfiles applies ticketd.conf" systemd-tmpfiles \
 	    --root="$R" --create "$D1/usr/lib/tmpfiles.d/ticketd.conf"
-	check "tmpfiles: /etc/ticketd 0750 root:ticketd" test \
-	    "$(stat -c '%a %u %g' "$R/etc/ticketd")" = "750 0 $uid"
+	check "tmpfiles: /etc/ticketd 0755 root:root" test \
+	    "$(stat -c '%a %u %g' "$R/etc/ticketd")" = "755 0 0"
+	check "tmpfiles: ticketd.conf 0640 root:ticketd" test \
+	    "$(stat -c '%a %u %g' "$R/etc/ticketd/ticketd.conf")" = "640 0 $uid"
 	check "tmpfiles: /var/lib/ticketd 0700 ticketd:ticketd" test \
 	    "$(stat -c '%a %u %g' "$R/var/lib/ticketd")" = "700 $uid $uid"
 	check "tmpfiles: imap.pass and smtp.pass 0600 root" test \
@@ -171,7 +175,7 @@ check "reinstall keeps the edited ticketd.conf" \
     cmp "$T/edited" "$D1/etc/ticketd/ticketd.conf"
 check "make uninstall PREFIX=/usr" inst "$D1" uninstall PREFIX=/usr
 tree "$D1" >"$T/left1"
-if [ "$(cat "$T/left1")" = "640 ./etc/ticketd/ticketd.conf" ]; then
+if [ "$(cat "$T/left1")" = "644 ./etc/ticketd/ticketd.conf" ]; then
 	ok "uninstall leaves only the edited ticketd.conf"
 else
 	bad "uninstall leaves only the edited ticketd.conf" "$(cat "$T/left1")"

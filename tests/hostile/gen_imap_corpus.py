@@ -141,6 +141,12 @@ def seeds():
         b"* 9 FETCH (FLAGS (\\Deleted))\r\n"
         b"* 1 FETCH (BODY[] " + lit(MSG1) + b" UID 1)\r\n<T> OK done\r\n",
     ] + HAPPY[6:]
+    # The prefix pass answered for a UID fetched whole before (imap.c
+    # must not overwrite, or leak, that UID's data).
+    s["parts-wrong-uid"] = HAPPY[:6] + [
+        b"* 3 FETCH (UID 1 BODY[HEADER]<0> " + lit(HDR3) +
+        b" BODY[TEXT]<0> " + lit(TXT3) + b")\r\n<T> OK Fetch completed\r\n"
+    ] + HAPPY[7:]
     # BAD and NO in the middle: the handle dies, the rest is refused.
     s["search-bad"] = HAPPY[:3] + [b"<T> BAD Error in IMAP command\r\n"]
     s["fetch-no"] = HAPPY[:4] + [b"<T> NO [SERVERBUG] oops\r\n"] + HAPPY[7:]

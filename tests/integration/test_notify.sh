@@ -31,6 +31,10 @@ cleanup() {
 		tail -n 30 "$D/notify.out" 2>/dev/null
 		echo "--- ticketd.log (tail)"
 		tail -n 30 "$D/ticketd.log" 2>/dev/null
+		if [ -s "$D/jstderr" ]; then
+			echo "--- stderr of the journald run"
+			tail -n 10 "$D/jstderr"
+		fi
 	fi
 	[ -n "${KEEP_NOTIFY_DIR:-}" ] || rm -rf "$D"
 }
