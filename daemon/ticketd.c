@@ -33,6 +33,8 @@
 #define BACKOFF_MAX_S 300
 /* Acks sent per loop turn before new mail is looked at again. */
 #define OUTBOX_TURN_MAX 50
+/* Pause after the store failed to file a batch (disk full), seconds. */
+#define STORE_RETRY_S 30
 /* Longest single wait, so outbox retries and overdue checks run. */
 #define WAIT_MAX_MS (60 * 1000)
 
@@ -55,6 +57,7 @@ struct daemon {
 	bool is_ready_sent;
 	uint64_t watchdog_usec;
 	time_t last_poll;
+	time_t store_retry_at; /* no filing before this (disk full) */
 	unsigned long filed, acked, quarantined, failed_acks;
 };
 
@@ -224,18 +227,23 @@ notify_status(const struct daemon *d)
 	    d->imap != NULL ? "connected" : "disconnected", when);
 }
 
-/* disconnect - drop the IMAP handle and schedule a reconnect */
+/*
+ * disconnect - drop the IMAP handle and schedule a reconnect; a later
+ * retry time already set (a store failure waits longer) is kept
+ */
 static void
 disconnect(struct daemon *d, const char *why)
 {
 	unsigned jitter;
+	time_t now = time(NULL);
 
 	imap_logout_free(&d->imap);
 	jitter =
 	    d->backoff_s > 1 ? (unsigned)rand() % (d->backoff_s / 2 + 1) : 0;
-	d->next_connect = time(NULL) + d->backoff_s + jitter;
-	log_warning("imap action=disconnected reason=\"%s\" retry_in=%us", why,
-	            d->backoff_s + jitter);
+	if (d->next_connect < now + (time_t)(d->backoff_s + jitter))
+		d->next_connect = now + (time_t)(d->backoff_s + jitter);
+	log_warning("imap action=disconnected reason=\"%s\" retry_in=%lds", why,
+	            (long)(d->next_connect - now));
 	d->backoff_s =
 	    d->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : d->backoff_s * 2;
 	notify_status(d);
@@ -411,9 +419,11 @@ sync_mailbox(struct daemon *d)
 			        nm, log_quote(err, q, sizeof(q)));
 			free(items);
 			imap_msgs_free(&msgs, nm);
-			/* nothing flagged: the same mail is fetched again */
-			d->next_connect = time(NULL) + 30;
-			return IMAP_TEMPFAIL;
+			/* nothing flagged: the same mail is fetched again,
+			   on the same connection, after a pause */
+			d->store_retry_at = time(NULL) + STORE_RETRY_S;
+			free(uids);
+			return IMAP_OK;
 		}
 		for (i = 0; i < nm; i++) {
 			ingest_log_item(&items[i]);
@@ -623,7 +633,8 @@ service(struct daemon *d, const char *path)
 				continue;
 			next_poll = 0;
 		}
-		if (time(NULL) >= next_poll) {
+		if (time(NULL) >= next_poll &&
+		    time(NULL) >= d->store_retry_at) {
 			rc = sync_mailbox(d);
 			if (rc != IMAP_OK || imap_is_dead(d->imap)) {
 				disconnect(d, "mailbox sync failed");
