@@ -34,8 +34,12 @@ list_tmp >"$H_DIR/fs.before"
 
 n=$(ls "$H_DIR/msgs" | wc -l)
 t0=$(h_now_ms)
+case $B in
+/*) TCTL=$B/ticketctl ;;
+*) TCTL=$(pwd)/$B/ticketctl ;;
+esac
 (cd "$H_DIR/cwd/a/b/c/d/e" &&
-    "$OLDPWD/$B/ticketctl" -c "$CONF" ingest --json "$H_DIR"/msgs/*.eml \
+    "$TCTL" -c "$CONF" ingest --json "$H_DIR"/msgs/*.eml \
 	>"$H_DIR/ingest.json" 2>"$H_DIR/ticketd.log")
 rc=$?
 echo "# ingest of $n messages: $(($(h_now_ms) - t0)) ms"
