@@ -512,6 +512,26 @@ send_one(struct daemon *d, struct store_ack *a)
 		            a->ticket_id, log_quote(a->to, q1, sizeof(q1)),
 		            r.code, a->attempts + 1,
 		            log_quote(r.error, q2, sizeof(q2)));
+	if (rc != SMTP_PERMFAIL && !given_up &&
+	    (r.code == 0 || r.code == 421)) {
+		/*
+		 * The server as a whole is away (no connection, or 421): the
+		 * acks behind this one wait as long as it does, so that they
+		 * go out in order of creation once it is back.
+		 */
+		time_t delay = STORE_RETRY_FIRST_SECS;
+		unsigned k;
+
+		for (k = 0; k < a->attempts && delay < STORE_RETRY_MAX_SECS;
+		     k++)
+			delay *= 2;
+		if (delay > STORE_RETRY_MAX_SECS)
+			delay = STORE_RETRY_MAX_SECS;
+		if (store_outbox_defer(d->store, time(NULL) + delay, NULL, err,
+		                       sizeof(err)) != STORE_OK)
+			log_err("outbox action=defer_failed error=%s",
+			        log_quote(err, q1, sizeof(q1)));
+	}
 	/* a temporary failure usually hits every ack: wait for the retry */
 	return rc == SMTP_PERMFAIL;
 }

@@ -272,6 +272,8 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_ACK_REQUEUE_ALL] = "UPDATE acks SET status = 'queued', attempts = 0,"
                           " next_attempt_at = ?1, window_start = ?1"
                           " WHERE status = 'failed'",
+    [Q_ACK_DEFER_ALL] = "UPDATE acks SET next_attempt_at = ?1"
+                        " WHERE status = 'queued' AND next_attempt_at < ?1",
     [Q_OUTBOX_LIST] = "SELECT id, ticket_id, to_addr, message_id, status,"
                       " attempts, next_attempt_at, last_error, created_at,"
                       " sent_at FROM acks WHERE ?1 = 0 OR status = 'failed'"

@@ -368,6 +368,40 @@ retry_txn(struct store *st, void *ctx, char *err, size_t errlen)
 	return STORE_OK;
 }
 
+/* defer_txn - push every queued ack to at least c->now. */
+static int
+defer_txn(struct store *st, void *ctx, char *err, size_t errlen)
+{
+	struct ack_ctx *c = ctx;
+	sqlite3_stmt *s;
+	int status = STORE_FAILED;
+
+	s = db_stmt(st, Q_ACK_DEFER_ALL, &status, err, errlen);
+	if (s == NULL)
+		return status;
+	(void)sqlite3_bind_int64(s, 1, c->now);
+	status = db_step_done(st, s, "ack defer", err, errlen);
+	if (status == STORE_OK)
+		c->count = (size_t)sqlite3_changes(st->db);
+	return status;
+}
+
+/* store_outbox_defer - no queued ack is due before until. */
+int
+store_outbox_defer(struct store *st, time_t until, size_t *count_r, char *err,
+                   size_t errlen)
+{
+	struct ack_ctx c;
+	int status;
+
+	memset(&c, 0, sizeof(c));
+	c.now = until;
+	status = db_run(st, true, defer_txn, &c, err, errlen);
+	if (count_r != NULL)
+		*count_r = status == STORE_OK ? c.count : 0;
+	return status;
+}
+
 /* store_outbox_retry - requeue failed acks. */
 int
 store_outbox_retry(struct store *st, int64_t id, size_t *count_r, char *err,

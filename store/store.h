@@ -336,6 +336,16 @@ int store_outbox_failed(struct store *st, int64_t id, bool permanent,
  * now, with a fresh backoff and 3-day window; *count_r (may be NULL) gets
  * the number requeued.  STORE_NOT_FOUND when id names no failed ack.
  */
+/*
+ * store_outbox_defer - make every queued ack due no earlier than until
+ * (the SMTP server is down as a whole: the acks behind the one that failed
+ * wait with it, so they still go out in order of creation).  *count_r (may
+ * be NULL) gets the number of acks moved.  Returns STORE_OK, STORE_BUSY or
+ * STORE_FAILED.
+ */
+int store_outbox_defer(struct store *st, time_t until, size_t *count_r,
+                       char *err, size_t errlen);
+
 int store_outbox_retry(struct store *st, int64_t id, size_t *count_r, char *err,
                        size_t errlen);
 
