@@ -173,6 +173,11 @@ static const char *const sql_text[Q_COUNT] = {
                     " WHERE message_id = ?1 AND (raw_sha256 = ?2"
                     " OR content_sha256 = ?3) AND id != ?4"
                     " ORDER BY outcome = 'quarantine', id LIMIT 1",
+    /* no Message-ID: the very same bytes are the same message */
+    [Q_DUP_RAW] = "SELECT id, outcome, ticket_id FROM messages"
+                  " WHERE (message_id IS NULL OR message_id = '')"
+                  " AND raw_sha256 = ?1 AND id != ?2"
+                  " ORDER BY outcome = 'quarantine', id LIMIT 1",
     [Q_TICKET_HEAD] = "SELECT status, requester, anonymised FROM tickets"
                       " WHERE id = ?1",
     [Q_MSG_BY_MSGID] = "SELECT m.ticket_id FROM messages m JOIN tickets t"

@@ -577,8 +577,14 @@ find_duplicate(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 		if (status != STORE_OK)
 			return status;
 	}
-	if (str_empty(m->message_id))
-		return STORE_OK;
+	if (str_empty(m->message_id)) {
+		s = db_stmt(st, Q_DUP_RAW, &status, err, errlen);
+		if (s == NULL)
+			return status;
+		(void)db_bind_text(s, 1, c->raw_hex);
+		(void)sqlite3_bind_int64(s, 2, m->reprocess_of);
+		return dup_row(st, s, c, err, errlen);
+	}
 	s = db_stmt(st, Q_DUP_MSGID, &status, err, errlen);
 	if (s == NULL)
 		return status;

@@ -621,10 +621,15 @@ test_duplicates(void)
 	CHECK(strcmp(r.ticket_id, a.ticket_id) != 0 ||
 	          r.outcome == STORE_OUTCOME_FOLLOWUP,
 	      "filed as something");
-	/* No Message-ID, no UID: never a duplicate. */
+	/* No Message-ID, no UID: the very same bytes are a duplicate... */
 	m = msg("no id", NULL, "u@x.cn", "x");
 	r = FILE_OK(st, &m);
+	r = FILE_DUP(st, &m);
+	CHECK(r.is_duplicate, "same bytes without Message-ID: duplicate");
+	/* ...other bytes are not. */
+	m = msg("no id, other text", NULL, "u@x.cn", "x");
 	r = FILE_OK(st, &m);
+	CHECK(!r.is_duplicate, "other bytes without Message-ID: filed");
 	CHECK_INT(store_stats(st, &s, err, sizeof(err)), STORE_OK, "stats");
 	CHECK_INT(s.messages, 4, "four messages filed");
 	store_stats_clear(&s);
