@@ -280,3 +280,13 @@ uninstall:
 	if cmp -s etc/ack.txt $(DESTDIR)$(SYSCONFDIR)/ticketd/ack.txt; then \
 	    rm -f $(DESTDIR)$(SYSCONFDIR)/ticketd/ack.txt; fi
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/ticketd 2>/dev/null
+
+# Fault suites (tests/faults/, README "Guarantees and the tests that prove
+# them").  `make test` runs tests/faults/test_*.sh as well; test-faults
+# adds the slow IMAP fault suite (imap_faults.sh) and ticketd under
+# valgrind; soak files 50,000 messages watching RSS.
+.PHONY: test-faults soak
+test-faults: $(PROGS)
+	@B=$(B) FAULTS_N=$${FAULTS_N:-2000} sh tests/faults/run.sh
+soak: $(PROGS)
+	@B=$(B) sh tests/faults/soak.sh

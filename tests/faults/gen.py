@@ -12,8 +12,12 @@ duplicate).  The same --seed gives the same mail.
 
   gen.py make --n N --out DIR [--seed S] [--users A,B,...] [--tag T]
               [--auto F] [--followup F] [--garbage K] [--dups F]
+              [--no-msgid F]   (fraction of new tickets without Message-ID)
   gen.py append --dir DIR --port P [--user U] [--folder F] [--from I]
-              [--to J] [--max-inbox M]    APPEND manifest entries [I, J)
+              [--to J] [--max-inbox M] [--jobs K]
+                                          APPEND manifest entries [I, J)
+  gen.py drop --dir DIR --maildir M [--from I] [--to J] [--max-inbox M]
+                                          deliver them into a Maildir
 """
 
 import argparse
@@ -24,6 +28,7 @@ import json
 import os
 import random
 import sys
+import threading
 import time
 
 SHARED_BLOBS = 5
@@ -128,9 +133,10 @@ def body_part(rng, i, blobs):
 def message(frm, subject_hdr, msgid, extra, ctype, body):
     """message - raw bytes of one message"""
     hdr = ("From: %s\r\nTo: support@example.com\r\nSubject: %s\r\n"
-           "Date: Sun, 05 Nov 2023 16:23:00 +0800\r\nMessage-ID: %s\r\n"
+           "Date: Sun, 05 Nov 2023 16:23:00 +0800\r\n%s"
            "%sMIME-Version: 1.0\r\n%s\r\n" %
-           (frm, subject_hdr, msgid, extra, ctype))
+           (frm, subject_hdr,
+            "Message-ID: %s\r\n" % msgid if msgid else "", extra, ctype))
     return (hdr + body).encode("utf-8")
 
 
@@ -145,8 +151,9 @@ def make(args):
     n_garbage = args.garbage
     uniq = []  # (kind, bytes, message_id, from, orig index)
     normals = []
-    garbage = set(rng.sample(range(min(10, n_unique), n_unique),
-                             min(n_garbage, max(0, n_unique - 10))))
+    first = min(10, n_unique // 3)
+    garbage = set(rng.sample(range(first, n_unique),
+                             min(n_garbage, n_unique - first)))
     for i in range(n_unique):
         user = users[i % len(users)]
         frm = "User %d <%s>" % (i, user)
@@ -181,8 +188,11 @@ def make(args):
             continue
         subj = subject_for(rng, i, order)
         ctype, body = body_part(rng, i, blobs)
+        if rng.random() < args.no_msgid:
+            msgid = None
         raw = message(frm, header_subject(rng, subj), msgid, "", ctype, body)
-        normals.append(len(uniq))
+        if msgid is not None:
+            normals.append(len(uniq))
         uniq.append(("normal", raw, msgid, user, None))
     # Order: the unique messages in sequence, each re-delivery inserted at
     # a random later position; a few messages are re-delivered twice.
@@ -210,7 +220,8 @@ def make(args):
         name = "%06d.eml" % seq
         with open(os.path.join(args.out, name), "wb") as f:
             f.write(raw)
-        entries.append({"file": name, "index": k, "copy": cno,
+        entries.append({"file": name, "tag": args.tag, "index": k,
+                        "copy": cno,
                         "kind": kind, "message_id": msgid, "user": user,
                         "orig": orig, "size": len(raw),
                         "sha256": hashlib.sha256(raw).hexdigest()})
@@ -245,26 +256,90 @@ def inbox_count(conn, folder):
 
 
 def append(args):
-    """append - APPEND manifest entries [from, to) over one connection"""
+    """append - APPEND manifest entries [from, to) over --jobs connections;
+    UIDs follow the manifest order to within a few places"""
     with open(os.path.join(args.dir, "manifest.json"), encoding="utf-8") as f:
         entries = json.load(f)["entries"]
     to = len(entries) if args.to < 0 else min(args.to, len(entries))
-    conn = imaplib.IMAP4("127.0.0.1", args.port, timeout=60)
-    conn.login(args.user, args.password)
+    todo = entries[args.start:to]
+    lock = threading.Lock()
+    state = {"next": 0, "done": 0, "error": None}
+
+    def worker():
+        """worker - one connection taking the next entry in turn"""
+        try:
+            conn = imaplib.IMAP4("127.0.0.1", args.port, timeout=60)
+            conn.login(args.user, args.password)
+            while True:
+                with lock:
+                    k = state["next"]
+                    if k >= len(todo) or state["error"]:
+                        break
+                    state["next"] = k + 1
+                if args.max_inbox > 0 and k % 100 == 0:
+                    while inbox_count(conn, args.folder) >= args.max_inbox:
+                        time.sleep(0.2)
+                with open(os.path.join(args.dir, todo[k]["file"]),
+                          "rb") as f:
+                    raw = f.read()
+                for _ in range(10):
+                    typ, data = conn.append('"%s"' % args.folder, None,
+                                            None, raw)
+                    # Dovecot, just after the folder was deleted and
+                    # created again: "Mailbox was deleted under us".
+                    if typ == "OK" or b"deleted under us" not in \
+                            b" ".join(x for x in data if x):
+                        break
+                    time.sleep(0.5)
+                if typ != "OK":
+                    raise imaplib.IMAP4.error("APPEND %s: %r" %
+                                              (todo[k]["file"], data))
+                with lock:
+                    state["done"] += 1
+            conn.logout()
+        except (OSError, imaplib.IMAP4.error) as e:
+            with lock:
+                state["error"] = str(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(args.jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if state["error"]:
+        print("gen.py: append: %s" % state["error"], file=sys.stderr)
+        return 1
+    print(state["done"])
+    return 0
+
+
+def drop(args):
+    """drop - deliver manifest entries [from, to) straight into a Maildir
+    (as an MDA does: tmp/ then rename into new/), named so that Dovecot
+    gives them UIDs in manifest order; owned like the Maildir"""
+    with open(os.path.join(args.dir, "manifest.json"), encoding="utf-8") as f:
+        entries = json.load(f)["entries"]
+    to = len(entries) if args.to < 0 else min(args.to, len(entries))
+    st = os.stat(args.maildir)
+    base = int(time.time()) - 86400
+    pid = os.getpid()
     n = 0
-    for e in entries[args.start:to]:
+    for k in range(args.start, to):
         if args.max_inbox > 0 and n % 100 == 0:
-            while inbox_count(conn, args.folder) >= args.max_inbox:
+            while len(os.listdir(os.path.join(args.maildir, "new"))) + \
+                    len(os.listdir(os.path.join(args.maildir, "cur"))) \
+                    >= args.max_inbox:
                 time.sleep(0.2)
-        with open(os.path.join(args.dir, e["file"]), "rb") as f:
+        name = "%d.M%06dP%d.gen%d" % (base + k // 1000000, k % 1000000,
+                                      pid, k)
+        tmp = os.path.join(args.maildir, "tmp", name)
+        with open(os.path.join(args.dir, entries[k]["file"]), "rb") as f:
             raw = f.read()
-        typ, data = conn.append('"%s"' % args.folder, None, None, raw)
-        if typ != "OK":
-            print("gen.py: APPEND %s: %r" % (e["file"], data),
-                  file=sys.stderr)
-            return 1
+        with open(tmp, "wb") as f:
+            f.write(raw)
+        os.chown(tmp, st.st_uid, st.st_gid)
+        os.rename(tmp, os.path.join(args.maildir, "new", name))
         n += 1
-    conn.logout()
     print(n)
     return 0
 
@@ -283,6 +358,7 @@ def main(argv):
     p.add_argument("--followup", type=float, default=0.05)
     p.add_argument("--garbage", type=int, default=5)
     p.add_argument("--dups", type=float, default=0.03)
+    p.add_argument("--no-msgid", type=float, default=0.0)
     p.set_defaults(func=make)
     p = sub.add_parser("append")
     p.add_argument("--dir", required=True)
@@ -294,7 +370,15 @@ def main(argv):
     p.add_argument("--from", dest="start", type=int, default=0)
     p.add_argument("--to", type=int, default=-1)
     p.add_argument("--max-inbox", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=4)
     p.set_defaults(func=append)
+    p = sub.add_parser("drop")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--maildir", required=True)
+    p.add_argument("--from", dest="start", type=int, default=0)
+    p.add_argument("--to", type=int, default=-1)
+    p.add_argument("--max-inbox", type=int, default=0)
+    p.set_defaults(func=drop)
     args = ap.parse_args(argv)
     return args.func(args)
 

@@ -20,12 +20,15 @@ while [ "$faults__i" -le 40 ]; do
 done
 SERVERS_USERS="support@example.com$FAULTS_USERS"
 export SERVERS_USERS
+# shellcheck disable=SC2034,SC2086 # comma-separated, for gen.py --users
+USERS=$(echo $FAULTS_USERS | tr ' ' ,)
 . tests/integration/servers.sh
 
 pass=0
 fail=0
 TD_PID=
 PROXY_PID=
+EXTRA_PIDS= # other helpers we started (killed by pid on exit)
 MOUNTED=
 FIGURES=
 D=$(mktemp -d "${TMPDIR:-/tmp}/td-faults.XXXXXX") || exit 1
@@ -93,7 +96,7 @@ wait_for() {
 # our private config path
 our_pids() {
 	for faults__p in /proc/[0-9]*; do
-		faults__c=$(tr '\0' ' ' <"$faults__p/cmdline" 2>/dev/null) ||
+		faults__c=$(tr '\0' ' ' 2>/dev/null <"$faults__p/cmdline") ||
 		    continue
 		case $faults__c in
 		*ticketd*" -c $CONF "*) echo "${faults__p#/proc/}" ;;
@@ -121,10 +124,10 @@ faults_cleanup() {
 		wait "$TD_PID" 2>/dev/null
 	fi
 	reap_ours 10
-	if [ -n "$PROXY_PID" ]; then
-		kill -TERM "$PROXY_PID" 2>/dev/null
-		wait "$PROXY_PID" 2>/dev/null
-	fi
+	for faults__p in $PROXY_PID $EXTRA_PIDS; do
+		kill -TERM "$faults__p" 2>/dev/null
+		wait "$faults__p" 2>/dev/null
+	done
 	servers_stop "$D/srv"
 	if [ -n "$MOUNTED" ]; then
 		umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED"
@@ -133,7 +136,11 @@ faults_cleanup() {
 		echo "--- ticketd.log (tail)"
 		tail -n 30 "$LOG" 2>/dev/null
 	fi
-	[ -n "${KEEP_FAULTS_DIR:-}" ] && echo "kept $D" || rm -rf "$D"
+	if [ -n "${KEEP_FAULTS_DIR:-}" ]; then
+		echo "kept $D"
+	else
+		rm -rf "$D"
+	fi
 }
 trap faults_cleanup EXIT
 trap 'fail=$((fail + 1)); exit 1' INT TERM HUP
@@ -161,8 +168,8 @@ start_servers() {
 	chmod 600 "$D/imap.pass"
 }
 
-# write_conf [PORT [MAILBOX [STATE_DIR]]] - ticketd's config (plain IMAP on
-# loopback, IDLE, Processed/Quarantine folders, SMTP relay)
+# write_conf [PORT [MAILBOX [STATE_DIR [PROCESSED [QUARANTINE]]]]] -
+# ticketd's config (plain IMAP on loopback, IDLE, SMTP relay)
 write_conf() {
 	cat >"$CONF" <<EOC
 [imap]
@@ -172,8 +179,8 @@ tls = none
 user = support@example.com
 password_file = $D/imap.pass
 mailbox = ${2:-INBOX}
-processed_folder = Processed
-quarantine_folder = Quarantine
+processed_folder = ${4:-Processed}
+quarantine_folder = ${5:-Quarantine}
 poll_interval = 5
 idle = yes
 timeout = 10
