@@ -152,6 +152,8 @@ valgrind: $(TEST_PROGS)
 	@B=$(B) TICKETD_VALGRIND=1 TICKETD_UNIT_ONLY=1 sh tests/run.sh
 
 FUZZ_SECONDS ?= 60
+# e.g. FUZZ_ARGS=-seed=1 for a run CI can repeat exactly
+FUZZ_ARGS ?=
 FUZZ_B = build/fuzz
 FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
 	-I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
@@ -159,7 +161,7 @@ FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
 fuzz: $(FUZZ_B)/fuzz_parser
 	@mkdir -p build/fuzz/corpus
 	cp -n tests/fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
-	$(FUZZ_B)/fuzz_parser -max_total_time=$(FUZZ_SECONDS) \
+	$(FUZZ_B)/fuzz_parser $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) \
 	    -max_len=65536 -rss_limit_mb=2048 \
 	    -dict=tests/fuzz/mail.dict -artifact_prefix=build/fuzz/ \
 	    build/fuzz/corpus
@@ -201,7 +203,8 @@ FUZZ_IMAP_SRCS = tests/fuzz/fuzz_imap.c daemon/imap.c daemon/log.c \
 fuzz-imap: $(FUZZ_B)/fuzz_imap
 	@mkdir -p build/fuzz/imap-corpus
 	cp -n tests/fuzz/imap-corpus/* build/fuzz/imap-corpus/ 2>/dev/null || true
-	$(FUZZ_B)/fuzz_imap -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	$(FUZZ_B)/fuzz_imap $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=16384 \
 	    -timeout=20 -rss_limit_mb=2048 -artifact_prefix=build/fuzz/imap- \
 	    build/fuzz/imap-corpus
 $(FUZZ_B)/fuzz_imap: $(FUZZ_IMAP_SRCS)

@@ -713,14 +713,26 @@ guard_inner(mailstream_low *s)
 	return s->data;
 }
 
-/* guard_read - end of file is an error, never "try again" */
+/*
+ * guard_read - end of file is an error, never "try again"; NUL bytes,
+ * which IMAP4rev1 allows nowhere (CHAR8 excludes them, literals too), are
+ * replaced by spaces: libetpan 1.9.4's response parser reads through NULL
+ * on response text that starts with one (found by fuzz_imap).
+ */
 static ssize_t
 guard_read(mailstream_low *s, void *buf, size_t count)
 {
 	ssize_t r = mailstream_low_read(guard_inner(s), buf, count);
+	char *p = buf, *z;
 
 	if (r == 0 && count > 0)
 		return -1;
+	if (r > 0) {
+		while ((z = memchr(p, '\0',
+		                   (size_t)r - (size_t)(p - (char *)buf))) !=
+		       NULL)
+			*z = ' ';
+	}
 	return r;
 }
 
