@@ -13,6 +13,7 @@ duplicate).  The same --seed gives the same mail.
   gen.py make --n N --out DIR [--seed S] [--users A,B,...] [--tag T]
               [--auto F] [--followup F] [--garbage K] [--dups F]
               [--no-msgid F]   (fraction of new tickets without Message-ID)
+              [--pad BYTES]    (an extra attachment that size in each)
   gen.py append --dir DIR --port P [--user U] [--folder F] [--from I]
               [--to J] [--max-inbox M] [--jobs K]
                                           APPEND manifest entries [I, J)
@@ -91,9 +92,12 @@ def wrap64(data):
     return "\r\n".join(s[k:k + 76] for k in range(0, len(s), 76)) + "\r\n"
 
 
-def body_part(rng, i, blobs):
-    """body_part - (content headers, body) of one of several shapes"""
+def body_part(rng, i, blobs, pad=0):
+    """body_part - (content headers, body) of one of several shapes;
+    pad > 0: multipart with an extra attachment of pad random bytes"""
     k = rng.randrange(6)
+    if pad > 0:
+        k = max(k, 3)
     text = text_body(rng, i)
     if k == 0:
         return ("Content-Type: text/plain; charset=utf-8\r\n"
@@ -126,6 +130,11 @@ def body_part(rng, i, blobs):
                      "Content-Disposition: %s\r\n"
                      "Content-Transfer-Encoding: base64\r\n\r\n%s" %
                      (bnd, disp, wrap64(data)))
+    if pad > 0:
+        parts.append("--%s\r\nContent-Type: application/octet-stream\r\n"
+                     "Content-Disposition: attachment; filename=\"pad.bin\"\r\n"
+                     "Content-Transfer-Encoding: base64\r\n\r\n%s" %
+                     (bnd, wrap64(rng.randbytes(pad))))
     return ('Content-Type: multipart/mixed; boundary="%s"\r\n' % bnd,
             "".join(parts) + "--%s--\r\n" % bnd)
 
@@ -181,13 +190,13 @@ def make(args):
             frm = "User %d <%s>" % (i, ouser)
             extra = "In-Reply-To: %s\r\nReferences: %s\r\n" % (omid, omid)
             subj = "Re: 补充材料 %d" % i
-            ctype, body = body_part(rng, i, blobs)
+            ctype, body = body_part(rng, i, blobs, args.pad)
             raw = message(frm, header_subject(rng, subj), msgid, extra,
                           ctype, body)
             uniq.append(("followup", raw, msgid, ouser, j))
             continue
         subj = subject_for(rng, i, order)
-        ctype, body = body_part(rng, i, blobs)
+        ctype, body = body_part(rng, i, blobs, args.pad)
         if rng.random() < args.no_msgid:
             msgid = None
         raw = message(frm, header_subject(rng, subj), msgid, "", ctype, body)
@@ -265,11 +274,16 @@ def append(args):
     lock = threading.Lock()
     state = {"next": 0, "done": 0, "error": None}
 
+    def login():
+        """login - a fresh logged-in connection"""
+        conn = imaplib.IMAP4("127.0.0.1", args.port, timeout=60)
+        conn.login(args.user, args.password)
+        return conn
+
     def worker():
         """worker - one connection taking the next entry in turn"""
         try:
-            conn = imaplib.IMAP4("127.0.0.1", args.port, timeout=60)
-            conn.login(args.user, args.password)
+            conn = login()
             while True:
                 with lock:
                     k = state["next"]
@@ -286,11 +300,15 @@ def append(args):
                     typ, data = conn.append('"%s"' % args.folder, None,
                                             None, raw)
                     # Dovecot, just after the folder was deleted and
-                    # created again: "Mailbox was deleted under us".
+                    # created again, may refuse a session that knew the
+                    # old one: "Mailbox was deleted under us".  Log in
+                    # again and retry.
                     if typ == "OK" or b"deleted under us" not in \
                             b" ".join(x for x in data if x):
                         break
+                    conn.logout()
                     time.sleep(0.5)
+                    conn = login()
                 if typ != "OK":
                     raise imaplib.IMAP4.error("APPEND %s: %r" %
                                               (todo[k]["file"], data))
@@ -359,6 +377,8 @@ def main(argv):
     p.add_argument("--garbage", type=int, default=5)
     p.add_argument("--dups", type=float, default=0.03)
     p.add_argument("--no-msgid", type=float, default=0.0)
+    p.add_argument("--pad", type=int, default=0,
+                   help="bytes of an extra attachment in each new ticket")
     p.set_defaults(func=make)
     p = sub.add_parser("append")
     p.add_argument("--dir", required=True)

@@ -103,7 +103,11 @@ class Conn:
         self.ctl = ctl
         self.n = n
         self.client = client
-        self.server = socket.create_connection(("127.0.0.1", upstream))
+        # A small receive window: the server cannot park a whole large
+        # response in our buffers, so a server dying mid-response shows.
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        self.server.connect(("127.0.0.1", upstream))
         self.client_lock = threading.Lock()
         self.rewrites = {}  # tag -> status
         self.closed = threading.Event()
