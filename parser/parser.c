@@ -367,14 +367,12 @@ scan_headers(const char *raw, size_t len, size_t max, struct hdr_value *h,
 static int
 unfold_trim(const char *p, size_t len, struct buf *b)
 {
-	size_t i, s = 0, e = len;
+	size_t i, s;
 
 	for (i = 0; i < len; i++)
 		if (p[i] != '\r' && p[i] != '\n' &&
 		    buf_append_byte(b, (unsigned char)p[i]) != 0)
 			return -1;
-	(void)s;
-	(void)e;
 	/* trim */
 	while (b->len > 0 &&
 	       (b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
