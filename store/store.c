@@ -340,13 +340,11 @@ struct file_ctx {
 	const struct store_msg *m;
 	struct store_result *r;
 	time_t now;
-	char day[16]; /* YYYYMMDD in the configured zone */
-	char raw_hex[BLOB_HEX_MAX];
-	char content_hex[BLOB_HEX_MAX];
-	char (*att_hex)[BLOB_HEX_MAX]; /* owned; "" when skipped */
-	char *requester;               /* owned, lower-case */
-	char *from;                    /* owned, lower-case */
-	char *refs;                    /* owned, space-separated References */
+	char day[16];         /* YYYYMMDD in the configured zone */
+	struct store_prep *p; /* hashes; files written or staged */
+	char *requester;      /* owned, lower-case */
+	char *from;           /* owned, lower-case */
+	char *refs;           /* owned, space-separated References */
 	const char *summary;
 	int prio;
 };
@@ -370,9 +368,8 @@ hash_field(gnutls_hash_hd_t h, const char *s)
 /* content_hash - SHA-256 over the parsed content of m: a re-delivery with
    other transport headers has the same one. */
 static int
-content_hash(struct file_ctx *c)
+content_hash(const struct store_msg *m, struct store_prep *p)
 {
-	const struct store_msg *m = c->m;
 	unsigned char md[32];
 	gnutls_hash_hd_t h;
 	size_t i;
@@ -386,12 +383,12 @@ content_hash(struct file_ctx *c)
 	rc |= hash_field(h, m->text);
 	for (i = 0; i < m->n_attachments; i++) {
 		rc |= hash_field(h, m->attachments[i].filename);
-		rc |= hash_field(h, c->att_hex[i]);
+		rc |= hash_field(h, p->att_hex[i]);
 	}
 	gnutls_hash_deinit(h, md);
 	if (rc != 0)
 		return -1;
-	blob_hex(md, c->content_hex);
+	blob_hex(md, p->content_hex);
 	return 0;
 }
 
@@ -438,22 +435,37 @@ put_blob(struct store *st, const char *base, const char *hex, const void *p,
 	return blob_put(base, hex, p, len, err, errlen);
 }
 
-/* prepare_blobs - hash the raw message and attachments, check the
-   caller's hashes, and write the files. */
+/* put_blob_as - stage the blob (is_staged) or put_blob it. */
 static int
-prepare_blobs(struct store *st, struct file_ctx *c, char *err, size_t errlen)
+put_blob_as(struct store *st, bool is_staged, const char *base, const char *hex,
+            const void *p, size_t len, char *err, size_t errlen)
 {
-	const struct store_msg *m = c->m;
+	if (is_staged)
+		return blob_stage(&st->staged, base, hex, p, len, err, errlen);
+	return put_blob(st, base, hex, p, len, err, errlen);
+}
+
+/* prep_fill - hash the raw message and attachments, check the caller's
+   hashes, write (or stage) the files, and hash the parsed content. */
+static int
+prep_fill(struct store *st, const struct store_msg *m, bool is_staged,
+          struct store_prep *p, char *err, size_t errlen)
+{
 	size_t i;
 	int status = STORE_FAILED;
 
-	if (blob_sha256(m->raw, m->raw_len, c->raw_hex) != 0) {
+	store_prep_clear(p);
+	if (m == NULL || m->raw == NULL) {
+		db_errf(err, errlen, "no raw message");
+		return STORE_INVALID;
+	}
+	if (blob_sha256(m->raw, m->raw_len, p->raw_hex) != 0) {
 		db_errf(err, errlen, "sha256 failed");
 		return STORE_FAILED;
 	}
 	if (m->n_attachments > 0) {
-		c->att_hex = calloc(m->n_attachments, sizeof(*c->att_hex));
-		if (c->att_hex == NULL)
+		p->att_hex = calloc(m->n_attachments, sizeof(*p->att_hex));
+		if (p->att_hex == NULL)
 			return STORE_NOMEM;
 	}
 	for (i = 0; i < m->n_attachments; i++) {
@@ -466,12 +478,12 @@ prepare_blobs(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 			return STORE_INVALID;
 		}
 		if (blob_sha256(a->data != NULL ? a->data : "", a->size,
-		                c->att_hex[i]) != 0) {
+		                p->att_hex[i]) != 0) {
 			db_errf(err, errlen, "sha256 failed");
 			return STORE_FAILED;
 		}
 		if (!str_empty(a->sha256) &&
-		    strcmp(a->sha256, c->att_hex[i]) != 0) {
+		    strcmp(a->sha256, p->att_hex[i]) != 0) {
 			db_errf(
 			    err, errlen,
 			    "attachment %zu: sha256 does not match its data",
@@ -479,17 +491,45 @@ prepare_blobs(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 			return STORE_INVALID;
 		}
 	}
-	status = put_blob(st, st->raw_dir, c->raw_hex, m->raw, m->raw_len, err,
-	                  errlen);
+	status = put_blob_as(st, is_staged, st->raw_dir, p->raw_hex, m->raw,
+	                     m->raw_len, err, errlen);
 	for (i = 0; status == STORE_OK && i < m->n_attachments; i++) {
 		const struct store_attachment_in *a = &m->attachments[i];
 
 		if (a->skipped == NULL)
-			status = put_blob(st, st->att_dir, c->att_hex[i],
-			                  a->data != NULL ? a->data : "",
-			                  a->size, err, errlen);
+			status = put_blob_as(st, is_staged, st->att_dir,
+			                     p->att_hex[i],
+			                     a->data != NULL ? a->data : "",
+			                     a->size, err, errlen);
 	}
+	if (status != STORE_OK)
+		return status;
+	if (content_hash(m, p) != 0) {
+		db_errf(err, errlen, "sha256 failed");
+		return STORE_FAILED;
+	}
+	p->m = m;
+	return STORE_OK;
+}
+
+/* store_prepare - the work of store_file that needs no lock (store.h). */
+int
+store_prepare(struct store *st, const struct store_msg *m, struct store_prep *p,
+              char *err, size_t errlen)
+{
+	int status = prep_fill(st, m, true, p, err, errlen);
+
+	if (status != STORE_OK)
+		store_prep_clear(p);
 	return status;
+}
+
+/* store_prep_clear - free what a prep holds. */
+void
+store_prep_clear(struct store_prep *p)
+{
+	free(p->att_hex);
+	memset(p, 0, sizeof(*p));
 }
 
 /* recheck_blobs - under the write lock, make sure no purge removed a file
@@ -501,16 +541,16 @@ recheck_blobs(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 	size_t i;
 	int status = STORE_OK;
 
-	if (blob_exists(st->raw_dir, c->raw_hex, m->raw_len) != 1)
-		status = put_blob(st, st->raw_dir, c->raw_hex, m->raw,
+	if (blob_exists(st->raw_dir, c->p->raw_hex, m->raw_len) != 1)
+		status = put_blob(st, st->raw_dir, c->p->raw_hex, m->raw,
 		                  m->raw_len, err, errlen);
 	for (i = 0; status == STORE_OK && i < m->n_attachments; i++) {
 		const struct store_attachment_in *a = &m->attachments[i];
 
 		if (a->skipped != NULL ||
-		    blob_exists(st->att_dir, c->att_hex[i], a->size) == 1)
+		    blob_exists(st->att_dir, c->p->att_hex[i], a->size) == 1)
 			continue;
-		status = put_blob(st, st->att_dir, c->att_hex[i],
+		status = put_blob(st, st->att_dir, c->p->att_hex[i],
 		                  a->data != NULL ? a->data : "", a->size, err,
 		                  errlen);
 	}
@@ -581,7 +621,7 @@ find_duplicate(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 		s = db_stmt(st, Q_DUP_RAW, &status, err, errlen);
 		if (s == NULL)
 			return status;
-		(void)db_bind_text(s, 1, c->raw_hex);
+		(void)db_bind_text(s, 1, c->p->raw_hex);
 		(void)sqlite3_bind_int64(s, 2, m->reprocess_of);
 		return dup_row(st, s, c, err, errlen);
 	}
@@ -589,8 +629,8 @@ find_duplicate(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 	if (s == NULL)
 		return status;
 	(void)db_bind_text(s, 1, m->message_id);
-	(void)db_bind_text(s, 2, c->raw_hex);
-	(void)db_bind_text(s, 3, c->content_hex);
+	(void)db_bind_text(s, 2, c->p->raw_hex);
+	(void)db_bind_text(s, 3, c->p->content_hex);
 	(void)sqlite3_bind_int64(s, 4, m->reprocess_of);
 	return dup_row(st, s, c, err, errlen);
 }
@@ -615,8 +655,8 @@ insert_message(struct store *st, struct file_ctx *c, const char *ticket_id,
 	(void)db_bind_text(s, 4,
 	                   str_empty(m->in_reply_to) ? NULL : m->in_reply_to);
 	(void)db_bind_text(s, 5, c->refs);
-	(void)db_bind_text(s, 6, c->raw_hex);
-	(void)db_bind_text(s, 7, c->content_hex);
+	(void)db_bind_text(s, 6, c->p->raw_hex);
+	(void)db_bind_text(s, 7, c->p->content_hex);
 	(void)sqlite3_bind_int64(s, 8, (sqlite3_int64)m->raw_len);
 	(void)db_bind_text(s, 9, m->mailbox);
 	if (m->uid > 0) {
@@ -669,8 +709,8 @@ insert_attachments(struct store *st, struct file_ctx *c, int64_t row, char *err,
 		                       ? "application/octet-stream"
 		                       : a->content_type);
 		(void)sqlite3_bind_int64(s, 5, (sqlite3_int64)a->size);
-		(void)db_bind_text(s, 6,
-		                   a->skipped != NULL ? NULL : c->att_hex[i]);
+		(void)db_bind_text(
+		    s, 6, a->skipped != NULL ? NULL : c->p->att_hex[i]);
 		(void)db_bind_text(s, 7, a->skipped);
 		status = db_step_done(st, s, "insert attachment", err, errlen);
 		if (status != STORE_OK)
@@ -1287,7 +1327,8 @@ file_txn(struct store *st, void *ctx, char *err, size_t errlen)
 
 	/* A retry starts from a clean result. */
 	memset(r, 0, sizeof(*r));
-	(void)snprintf(r->raw_sha256, sizeof(r->raw_sha256), "%s", c->raw_hex);
+	(void)snprintf(r->raw_sha256, sizeof(r->raw_sha256), "%s",
+	               c->p->raw_hex);
 	status = recheck_blobs(st, c, err, errlen);
 	if (status != STORE_OK)
 		return status;
@@ -1337,23 +1378,20 @@ file_day(struct store *st, struct file_ctx *c)
 	return rc;
 }
 
-/* store_file - file one message (see store.h). */
-int
-store_file(struct store *st, const struct store_msg *m, struct store_result *r,
-           char *err, size_t errlen)
+/* file_with - file m whose hashes and files are in p. */
+static int
+file_with(struct store *st, const struct store_msg *m, struct store_prep *p,
+          struct store_result *r, char *err, size_t errlen)
 {
+	const char *dirs[2] = {st->raw_dir, st->att_dir};
 	struct file_ctx c;
 	bool is_nomem = false;
 	int status = STORE_FAILED;
 
-	memset(r, 0, sizeof(*r));
 	memset(&c, 0, sizeof(c));
-	if (m == NULL || m->raw == NULL) {
-		db_errf(err, errlen, "no raw message");
-		return STORE_INVALID;
-	}
 	c.m = m;
 	c.r = r;
+	c.p = p;
 	c.now = store_now(st);
 	c.prio = db_priority(m->priority);
 	if (c.prio < 0)
@@ -1371,21 +1409,49 @@ store_file(struct store *st, const struct store_msg *m, struct store_result *r,
 		status = STORE_FAILED;
 		goto out;
 	}
-	status = prepare_blobs(st, &c, err, errlen);
-	if (status != STORE_OK)
-		goto out;
-	if (content_hash(&c) != 0) {
-		db_errf(err, errlen, "sha256 failed");
-		status = STORE_FAILED;
-		goto out;
+	/* staged files outside a batch: durable before this commit */
+	if (!st->in_batch) {
+		status = blob_batch_flush(&st->staged, dirs, 2, err, errlen);
+		if (status != STORE_OK)
+			goto out;
 	}
 	status = db_run(st, true, file_txn, &c, err, errlen);
 out:
-	free(c.att_hex);
 	free(c.requester);
 	free(c.from);
 	free(c.refs);
 	return status;
+}
+
+/* store_file - file one message (see store.h). */
+int
+store_file(struct store *st, const struct store_msg *m, struct store_result *r,
+           char *err, size_t errlen)
+{
+	struct store_prep p;
+	int status;
+
+	memset(r, 0, sizeof(*r));
+	memset(&p, 0, sizeof(p));
+	status = prep_fill(st, m, st->in_batch, &p, err, errlen);
+	if (status == STORE_OK)
+		status = file_with(st, m, &p, r, err, errlen);
+	store_prep_clear(&p);
+	return status;
+}
+
+/* store_file_prepared - store_file after store_prepare (see store.h). */
+int
+store_file_prepared(struct store *st, const struct store_msg *m,
+                    struct store_prep *p, struct store_result *r, char *err,
+                    size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	if (m == NULL || p == NULL || p->m != m) {
+		db_errf(err, errlen, "message was not prepared");
+		return STORE_INVALID;
+	}
+	return file_with(st, m, p, r, err, errlen);
 }
 
 /* ---- Batches ---- */

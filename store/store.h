@@ -250,6 +250,31 @@ int store_file(struct store *st, const struct store_msg *m,
                struct store_result *r, char *err, size_t errlen);
 
 /*
+ * store_prepare - the part of store_file that needs no lock: hashes the raw
+ * message and its attachments (checking the caller's), writes them as temp
+ * files without fsync, and hashes the parsed content; into p, which the
+ * caller clears with store_prep_clear.  A batch's parsing child prepares
+ * every message while the previous batch still holds the write lock, then
+ * files them with store_file_prepared (m must be the same, unchanged).  The
+ * temp files become durable under their names at store_commit (or before
+ * the transaction of store_file_prepared outside a batch); store_rollback
+ * and store_close remove them.  Returns STORE_OK, STORE_INVALID,
+ * STORE_FAILED or STORE_NOMEM; p is cleared on failure.
+ */
+struct store_prep {
+	const struct store_msg *m; /* what was prepared (borrowed) */
+	char raw_hex[65];
+	char content_hex[65];
+	char (*att_hex)[65]; /* owned; "" for skipped attachments */
+};
+int store_prepare(struct store *st, const struct store_msg *m,
+                  struct store_prep *p, char *err, size_t errlen);
+int store_file_prepared(struct store *st, const struct store_msg *m,
+                        struct store_prep *p, struct store_result *r, char *err,
+                        size_t errlen);
+void store_prep_clear(struct store_prep *p);
+
+/*
  * store_begin, store_commit, store_rollback - a batch: the daemon files a
  * fetched batch in one transaction (BEGIN IMMEDIATE, so the write lock is
  * held until the end).  Inside a batch, files are written as temp files

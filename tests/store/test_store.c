@@ -19,6 +19,8 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
+#include <sqlite3.h>
+
 #include "store/store.h"
 #include "tests/harness.h"
 
@@ -1187,6 +1189,152 @@ test_batch(void)
 	free(dir);
 }
 
+/* test_prepared - store_prepare outside the lock, then filing. */
+static void
+test_prepared(void)
+{
+	struct store_attachment_in att[1];
+	struct store_prep p[3], q;
+	struct store_settings ss;
+	char *dir = new_dir();
+	struct store *st, *locker, *other = NULL;
+	struct store_result r;
+	struct store_msg m, m2, ms[3];
+	char raw[3][32], path[512], hex[65];
+	size_t size;
+	int i;
+
+	fake_now = T0;
+	st = open_dir(dir);
+	memset(att, 0, sizeof(att));
+	memset(p, 0, sizeof(p));
+	memset(&q, 0, sizeof(q));
+	att[0].filename = "a.txt";
+	att[0].content_type = "text/plain";
+	att[0].data = "hello";
+	att[0].size = 5;
+	m = msg("prepared one", "<p1@x>", "a@x.cn", "one");
+	m.attachments = att;
+	m.n_attachments = 1;
+	/* outside a batch: temp files now, names at filing */
+	CHECK_INT(store_prepare(st, &m, &q, err, sizeof(err)), STORE_OK,
+	          "prepare");
+	CHECK_INT(count_tmp(dir), 2, "raw and attachment staged");
+	CHECK_INT(count_files(dir), 0, "no names before filing");
+	m2 = msg("prepared two", "<p2@x>", "a@x.cn", "two");
+	CHECK_INT(store_file_prepared(st, &m2, &q, &r, err, sizeof(err)),
+	          STORE_INVALID, "another message than the prepared one");
+	CHECK_INT(store_file_prepared(st, &m, &q, &r, err, sizeof(err)),
+	          STORE_OK, "file prepared");
+	CHECK_STR(r.ticket_id, "CM-20231105-001", "id");
+	CHECK_STR(r.raw_sha256, q.raw_hex, "raw named by the prepared hash");
+	CHECK_INT(count_tmp(dir), 0, "staged files renamed");
+	CHECK_INT(count_files(dir), 2, "raw and attachment filed");
+	blob_file(dir, "raw", q.raw_hex, path, sizeof(path));
+	CHECK(sha_file(path, hex, &size) == 0 && strcmp(hex, q.raw_hex) == 0 &&
+	          size == strlen("prepared one"),
+	      "raw file content matches its name");
+	store_prep_clear(&q);
+	CHECK(q.att_hex == NULL && q.m == NULL, "prep cleared");
+
+	/* prepared while another connection holds the write lock: neither
+	   the open nor the prepare may need it */
+	locker = open_dir(dir);
+	CHECK_INT(store_begin(locker, err, sizeof(err)), STORE_OK,
+	          "other connection takes the write lock");
+	ss = settings(dir);
+	ss.busy_timeout_ms = 50;
+	ss.busy_retries = 0;
+	CHECK_INT(store_open(&ss, &other, err, sizeof(err)), STORE_OK,
+	          "open while locked");
+	for (i = 0; i < 3 && other != NULL; i++) {
+		(void)snprintf(raw[i], sizeof(raw[i]), "prepared batch %d", i);
+		ms[i] = msg(raw[i], NULL, "b@x.cn", "batch");
+		CHECK_INT(store_prepare(other, &ms[i], &p[i], err, sizeof(err)),
+		          STORE_OK, "prepare while locked");
+	}
+	CHECK_INT(count_tmp(dir), 3, "three staged");
+	CHECK_INT(store_commit(locker, err, sizeof(err)), STORE_OK,
+	          "lock released");
+	store_close(&locker);
+	if (other != NULL) {
+		CHECK_INT(store_begin(other, err, sizeof(err)), STORE_OK,
+		          "begin after");
+		for (i = 0; i < 3; i++) {
+			CHECK_INT(store_file_prepared(other, &ms[i], &p[i], &r,
+			                              err, sizeof(err)),
+			          STORE_OK, "file in batch");
+			store_prep_clear(&p[i]);
+		}
+		CHECK_STR(r.ticket_id, "CM-20231105-004", "ids in order");
+		CHECK_INT(count_tmp(dir), 3, "named at commit only");
+		CHECK_INT(store_commit(other, err, sizeof(err)), STORE_OK,
+		          "commit");
+		CHECK_INT(count_tmp(dir), 0, "renamed at commit");
+		CHECK_INT(count_files(dir), 5, "five files");
+		store_close(&other);
+	}
+
+	/* prepared and never filed: closing removes the temp files */
+	m2 = msg("prepared, dropped", "<p3@x>", "a@x.cn", "dropped");
+	CHECK_INT(store_prepare(st, &m2, &q, err, sizeof(err)), STORE_OK,
+	          "prepare to drop");
+	CHECK_INT(count_tmp(dir), 1, "staged");
+	store_prep_clear(&q);
+	store_close(&st);
+	CHECK_INT(count_tmp(dir), 0, "close removes staged files");
+	CHECK_INT(count_files(dir), 5, "nothing new named");
+	rmtree(dir);
+	free(dir);
+}
+
+/* test_migration - a version 1 store is brought to version 2. */
+static void
+test_migration(void)
+{
+	char *dir = new_dir();
+	char path[512];
+	struct store *st;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int v = -1, cols = -1;
+
+	st = open_dir(dir);
+	store_close(&st);
+	(void)snprintf(path, sizeof(path), "%s/ticketd.db", dir);
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK, "open db");
+	CHECK_INT(sqlite3_exec(db,
+	                       "DROP INDEX acks_to;"
+	                       "CREATE INDEX acks_to ON acks(to_addr,"
+	                       " created_at);"
+	                       "PRAGMA user_version = 1;",
+	                       NULL, NULL, NULL),
+	          SQLITE_OK, "back to version 1");
+	(void)sqlite3_close(db);
+	db = NULL;
+	st = open_dir(dir);
+	store_close(&st);
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK, "reopen db");
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	(void)sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT count(*) FROM pragma_index_info("
+	                       "'acks_to')",
+	                       -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		cols = sqlite3_column_int(s, 0);
+	(void)sqlite3_finalize(s);
+	(void)sqlite3_close(db);
+	CHECK_INT(v, 2, "user_version after migration");
+	CHECK_INT(cols, 3, "acks_to covers the rate-limit count");
+	rmtree(dir);
+	free(dir);
+}
+
 /* test_queries - list filters, stats, overdue once, mailbox. */
 static void
 test_queries(void)
@@ -1565,6 +1713,8 @@ main(void)
 	test_attachments();
 	test_quarantine();
 	test_batch();
+	test_prepared();
+	test_migration();
 	test_queries();
 	test_purge();
 	test_settings();
