@@ -1486,10 +1486,23 @@ fetch_all(struct imap *imap, struct want *ws, uint32_t *v, size_t n,
 	}
 	nbig = (size_t)(v + n - big);
 	(void)sort_uniq(big, nbig);
-	st = fetch_pass(imap, ws, n, v, nsmall, PASS_BODY, message_max, err,
-	                errlen);
-	if (st != IMAP_OK)
-		return st;
+	/* Bodies in commands of about IMAP_FETCH_CHUNK bytes: libetpan holds
+	   a whole response twice while it parses it. */
+	for (i = 0; i < nsmall;) {
+		size_t j = i, bytes = 0;
+
+		while (j < nsmall && (j == i || bytes < IMAP_FETCH_CHUNK)) {
+			struct want *w = want_find(ws, n, v[j]);
+
+			bytes += w != NULL ? w->size : 0;
+			j++;
+		}
+		st = fetch_pass(imap, ws, n, v + i, j - i, PASS_BODY,
+		                message_max, err, errlen);
+		if (st != IMAP_OK)
+			return st;
+		i = j;
+	}
 	st = fetch_pass(imap, ws, n, big, nbig, PASS_PARTS, message_max, err,
 	                errlen);
 	if (st != IMAP_OK)

@@ -55,6 +55,8 @@ enum imap_status {
  * bare LF differently) before it is treated as oversized.
  */
 #define IMAP_FETCH_SLACK (64 * 1024)
+/* Bodies are fetched in UID FETCH commands of about this many bytes. */
+#define IMAP_FETCH_CHUNK (2 * 1024 * 1024)
 /* Oversized messages: most header bytes fetched (SPEC §6 header_max). */
 #define IMAP_OVERSIZED_HEADER_MAX (256 * 1024)
 /* Oversized messages: most body (TEXT) bytes fetched. */

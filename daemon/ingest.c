@@ -24,9 +24,10 @@
 /* Child exit codes. */
 enum {
 	CHILD_EXIT_OK = 0,
-	CHILD_EXIT_STORE = 70, /* store failed: nothing filed */
-	CHILD_EXIT_BUSY = 71,  /* store busy past its retries */
-	CHILD_EXIT_NOMEM = 72, /* out of memory while parsing */
+	CHILD_EXIT_STORE = 70,   /* store failed: nothing filed */
+	CHILD_EXIT_BUSY = 71,    /* store busy past its retries */
+	CHILD_EXIT_NOMEM = 72,   /* out of memory while parsing */
+	CHILD_EXIT_STOPPED = 73, /* told to stop at the gate: nothing filed */
 };
 
 /* What the parent learns from one child. */
@@ -137,72 +138,116 @@ fill_item(struct ingest_item *it, const struct store_result *r,
 	}
 }
 
-/* child_main - parse and file every item, report, exit */
-static _Noreturn void
-child_main(const struct config *cfg, struct parser *parser, const char *mailbox,
-           uint32_t uidvalidity, struct ingest_item *items, size_t n, int fd)
+/* One message in the child between its parse and its filing. */
+struct child_msg {
+	struct parser_msg *pm;
+	struct glue_msg g;
+	struct store_prep prep;
+	char perr[160];
+};
+
+/* wait_gate - block until the parent says go; false: it said stop */
+static bool
+wait_gate(int gate)
 {
-	struct store_settings ss;
-	struct store *st = NULL;
-	char err[256];
+	char c = 0;
+	ssize_t r;
+
+	do
+		r = read(gate, &c, 1);
+	while (r < 0 && errno == EINTR);
+	return r == 1 && c == 'g';
+}
+
+/* report - one record per item, then the end marker */
+static void
+report(const struct ingest_item *items, size_t n, int fd)
+{
+	struct record rec;
 	size_t i;
-	int rc;
 
-	limit_child();
-	glue_store_settings(cfg, &ss);
-	if (store_open(&ss, &st, err, sizeof(err)) != STORE_OK)
-		_exit(CHILD_EXIT_STORE);
-	if (n > 1 && store_begin(st, err, sizeof(err)) != STORE_OK)
-		_exit(CHILD_EXIT_STORE);
 	for (i = 0; i < n; i++) {
-		struct ingest_item *it = &items[i];
-		struct parser_msg *pm = NULL;
-		struct store_result r;
-		struct glue_msg g;
-		char perr[160] = "";
-		int ps;
-
-		ps =
-		    parser_parse_prefix(parser, it->data, it->len,
-		                        it->full_size, &pm, perr, sizeof(perr));
-		if (ps == PARSER_NOMEM)
-			_exit(CHILD_EXIT_NOMEM);
-		it->parse_status = ps;
-		if (glue_store_msg(pm, it->data, it->len, mailbox, uidvalidity,
-		                   it->uid, pm == NULL ? perr : NULL, &g) != 0)
-			_exit(CHILD_EXIT_NOMEM);
-		g.sm.reprocess_of = it->reprocess_of;
-		memset(&r, 0, sizeof(r));
-		rc = store_file(st, &g.sm, &r, err, sizeof(err));
-		glue_msg_clear(&g);
-		if (rc == STORE_BUSY)
-			_exit(CHILD_EXIT_BUSY);
-		if (rc != STORE_OK && rc != STORE_DUPLICATE)
-			_exit(CHILD_EXIT_STORE);
-		fill_item(it, &r, pm);
-		if (pm == NULL)
-			copy_str(it->reason, sizeof(it->reason), perr);
-		parser_msg_free(&pm);
-	}
-	if (n > 1 && store_commit(st, err, sizeof(err)) != STORE_OK)
-		_exit(CHILD_EXIT_STORE);
-	store_close(&st);
-	for (i = 0; i < n; i++) {
-		struct record rec;
-
 		memset(&rec, 0, sizeof(rec));
 		rec.index = (uint32_t)i;
 		rec.item = items[i];
 		if (write_all(fd, &rec, sizeof(rec)) != 0)
-			_exit(CHILD_EXIT_OK); /* filed; parent retries */
+			return; /* filed; the parent sees no end and refiles */
 	}
-	{
-		struct record end;
+	memset(&rec, 0, sizeof(rec));
+	rec.index = END_MARKER;
+	(void)write_all(fd, &rec, sizeof(rec));
+}
 
-		memset(&end, 0, sizeof(end));
-		end.index = END_MARKER;
-		(void)write_all(fd, &end, sizeof(end));
+/*
+ * child_main - parse every item and prepare its files (no lock needed, so
+ * this overlaps the previous batch's filing); wait at the gate; then file
+ * them all in one transaction, report, exit.
+ */
+static _Noreturn void
+child_main(const struct ingest_job *job, int fd, int gate)
+{
+	struct store_settings ss;
+	struct store *st = NULL;
+	struct child_msg *cm;
+	char err[256];
+	size_t i, n = job->n;
+	int rc;
+
+	limit_child();
+	cm = calloc(n, sizeof(*cm));
+	if (cm == NULL)
+		_exit(CHILD_EXIT_NOMEM);
+	glue_store_settings(job->cfg, &ss);
+	if (store_open(&ss, &st, err, sizeof(err)) != STORE_OK)
+		_exit(CHILD_EXIT_STORE);
+	for (i = 0; i < n; i++) {
+		struct ingest_item *it = &job->items[i];
+		struct child_msg *c = &cm[i];
+		int ps;
+
+		ps = parser_parse_prefix(job->parser, it->data, it->len,
+		                         it->full_size, &c->pm, c->perr,
+		                         sizeof(c->perr));
+		if (ps == PARSER_NOMEM)
+			_exit(CHILD_EXIT_NOMEM);
+		it->parse_status = ps;
+		if (glue_store_msg(c->pm, it->data, it->len, job->mailbox,
+		                   job->uidvalidity, it->uid,
+		                   c->pm == NULL ? c->perr : NULL, &c->g) != 0)
+			_exit(CHILD_EXIT_NOMEM);
+		c->g.sm.reprocess_of = it->reprocess_of;
+		rc = store_prepare(st, &c->g.sm, &c->prep, err, sizeof(err));
+		if (rc == STORE_NOMEM)
+			_exit(CHILD_EXIT_NOMEM);
+		if (rc != STORE_OK)
+			_exit(CHILD_EXIT_STORE);
 	}
+	if (!wait_gate(gate)) {
+		store_close(&st); /* removes the prepared temp files */
+		_exit(CHILD_EXIT_STOPPED);
+	}
+	if (store_begin(st, err, sizeof(err)) != STORE_OK)
+		_exit(CHILD_EXIT_BUSY);
+	for (i = 0; i < n; i++) {
+		struct ingest_item *it = &job->items[i];
+		struct child_msg *c = &cm[i];
+		struct store_result r;
+
+		memset(&r, 0, sizeof(r));
+		rc = store_file_prepared(st, &c->g.sm, &c->prep, &r, err,
+		                         sizeof(err));
+		if (rc == STORE_BUSY)
+			_exit(CHILD_EXIT_BUSY);
+		if (rc != STORE_OK && rc != STORE_DUPLICATE)
+			_exit(CHILD_EXIT_STORE);
+		fill_item(it, &r, c->pm);
+		if (c->pm == NULL)
+			copy_str(it->reason, sizeof(it->reason), c->perr);
+	}
+	if (store_commit(st, err, sizeof(err)) != STORE_OK)
+		_exit(CHILD_EXIT_STORE);
+	store_close(&st);
+	report(job->items, n, fd);
 	_exit(CHILD_EXIT_OK);
 }
 
@@ -216,50 +261,138 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/*
- * run_child - one child over items; copies outcomes into items on success.
- * *why gets a reason when the child crashed.
- */
-static enum child_result
-run_child(const struct config *cfg, struct parser *parser, const char *mailbox,
-          uint32_t uidvalidity, struct ingest_item *items, size_t n, char *why,
-          size_t whylen)
+/* ingest_start - fork the child of job; it waits at the gate (ingest.h) */
+int
+ingest_start(struct ingest_job *job, char *err, size_t errlen)
 {
-	struct record rec;
-	size_t got = 0, have = 0;
-	bool ended = false, timed_out = false;
-	double deadline;
-	int fds[2], status = 0;
+	int fds[2], gate[2];
 	pid_t pid;
 
+	job->pid = -1;
+	job->fd = -1;
+	job->gate = -1;
 	if (pipe(fds) != 0) {
-		(void)snprintf(why, whylen, "pipe: %s", strerror(errno));
-		return CHILD_STORE_FAILED;
+		(void)snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return INGEST_STORE_FAILED;
+	}
+	if (pipe(gate) != 0) {
+		(void)snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return INGEST_STORE_FAILED;
 	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		(void)snprintf(why, whylen, "fork: %s", strerror(errno));
+		(void)snprintf(err, errlen, "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
-		return CHILD_STORE_FAILED;
+		close(gate[0]);
+		close(gate[1]);
+		return INGEST_STORE_FAILED;
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(cfg, parser, mailbox, uidvalidity, items, n, fds[1]);
+		close(gate[1]);
+		child_main(job, fds[1], gate[0]);
 	}
 	close(fds[1]);
+	close(gate[0]);
+	job->pid = pid;
+	job->fd = fds[0];
+	job->gate = gate[1];
+	return INGEST_OK;
+}
+
+/* open_gate - tell the waiting child to go on ('g') or stop ('s') */
+static void
+open_gate(struct ingest_job *job, char c)
+{
+	if (job->gate < 0)
+		return;
+	(void)write_all(job->gate, &c, 1);
+	close(job->gate);
+	job->gate = -1;
+}
+
+/* ingest_go - let the child file (ingest.h) */
+void
+ingest_go(struct ingest_job *job)
+{
+	open_gate(job, 'g');
+}
+
+/* reap - wait for the child; its exit status */
+static int
+reap(struct ingest_job *job)
+{
+	int status = 0;
+
+	if (job->fd >= 0) {
+		close(job->fd);
+		job->fd = -1;
+	}
+	if (job->pid > 0) {
+		while (waitpid(job->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		job->pid = -1;
+	}
+	return status;
+}
+
+/* ingest_abort - stop a child that was not let go, and reap it */
+void
+ingest_abort(struct ingest_job *job)
+{
+	if (job->pid > 0 && job->gate < 0)
+		(void)kill(job->pid, SIGKILL); /* already filing: too late */
+	open_gate(job, 's');
+	(void)reap(job);
+}
+
+/* take_record - copy a child's outcome into its item, keeping the inputs */
+static void
+take_record(struct ingest_item *it, const struct record *rec)
+{
+	const char *data = it->data;
+	size_t len = it->len, full = it->full_size;
+	int64_t rep = it->reprocess_of;
+	uint32_t uid = it->uid;
+
+	*it = rec->item;
+	it->data = data;
+	it->len = len;
+	it->full_size = full;
+	it->reprocess_of = rep;
+	it->uid = uid;
+}
+
+/*
+ * collect_child - read the started child's report (letting it go first)
+ * and reap it; copies outcomes into the items on success.  *why gets a
+ * reason when it did not succeed.
+ */
+static enum child_result
+collect_child(struct ingest_job *job, char *why, size_t whylen)
+{
+	struct record rec;
+	size_t got = 0, have = 0, n = job->n;
+	bool ended = false, timed_out = false;
+	double deadline;
+	int status;
+
+	ingest_go(job);
 	deadline = now_s() + INGEST_TIMEOUT_BASE_S +
 	           (double)n * INGEST_TIMEOUT_PER_MSG_S;
 	while (!ended) {
-		struct pollfd pfd = {fds[0], POLLIN, 0};
+		struct pollfd pfd = {job->fd, POLLIN, 0};
 		double left = deadline - now_s();
 		ssize_t r;
 		int pr;
 
 		if (left <= 0) {
 			timed_out = true;
-			(void)kill(pid, SIGKILL);
+			(void)kill(job->pid, SIGKILL);
 			break;
 		}
 		pr = poll(&pfd, 1, (int)(left * 1000) + 1);
@@ -267,7 +400,7 @@ run_child(const struct config *cfg, struct parser *parser, const char *mailbox,
 			continue;
 		if (pr <= 0)
 			continue;
-		r = read(fds[0], (char *)&rec + have, sizeof(rec) - have);
+		r = read(job->fd, (char *)&rec + have, sizeof(rec) - have);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -279,24 +412,11 @@ run_child(const struct config *cfg, struct parser *parser, const char *mailbox,
 		if (rec.index == END_MARKER) {
 			ended = true;
 		} else if (rec.index < n) {
-			struct ingest_item *it = &items[rec.index];
-			const char *data = it->data;
-			size_t len = it->len, full = it->full_size;
-			int64_t rep = it->reprocess_of;
-			uint32_t uid = it->uid;
-
-			*it = rec.item;
-			it->data = data;
-			it->len = len;
-			it->full_size = full;
-			it->reprocess_of = rep;
-			it->uid = uid;
+			take_record(&job->items[rec.index], &rec);
 			got++;
 		}
 	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	status = reap(job);
 	if (timed_out) {
 		(void)snprintf(why, whylen, "parser timed out");
 		return CHILD_CRASHED;
@@ -361,22 +481,18 @@ quarantine_in_parent(const struct config *cfg, struct store *store,
 	return INGEST_OK;
 }
 
-/* ingest_batch - the whole batch, with crash isolation */
+/* ingest_finish - collect a started job, with retries and crash
+   isolation (ingest.h) */
 int
-ingest_batch(const struct config *cfg, struct parser *parser,
-             struct store *store, const char *mailbox, uint32_t uidvalidity,
-             struct ingest_item *items, size_t n, char *err, size_t errlen)
+ingest_finish(struct ingest_job *job, struct store *store, char *err,
+              size_t errlen)
 {
 	char why[160] = "";
 	int tries = 0;
 	size_t i;
 
-	if (n == 0)
-		return INGEST_OK;
 	for (;;) {
-		enum child_result cr =
-		    run_child(cfg, parser, mailbox, uidvalidity, items, n, why,
-		              sizeof(why));
+		enum child_result cr = collect_child(job, why, sizeof(why));
 
 		if (cr == CHILD_OK)
 			return INGEST_OK;
@@ -384,28 +500,65 @@ ingest_batch(const struct config *cfg, struct parser *parser,
 			(void)snprintf(err, errlen, "%s", why);
 			return INGEST_STORE_FAILED;
 		}
-		if (cr == CHILD_BUSY) {
-			if (++tries > 3) {
-				(void)snprintf(err, errlen, "%s", why);
-				return INGEST_STORE_FAILED;
-			}
-			(void)usleep(200000u * (unsigned)tries);
-			continue;
+		if (cr == CHILD_CRASHED)
+			break;
+		if (++tries > 3) {
+			(void)snprintf(err, errlen, "%s", why);
+			return INGEST_STORE_FAILED;
 		}
-		break; /* crashed */
+		(void)usleep(200000u * (unsigned)tries);
+		if (ingest_start(job, err, errlen) != INGEST_OK)
+			return INGEST_STORE_FAILED;
 	}
-	if (n == 1)
-		return quarantine_in_parent(cfg, store, mailbox, uidvalidity,
-		                            &items[0], why, err, errlen);
-	log_warning("batch action=isolate messages=%zu reason=\"%s\"", n, why);
-	for (i = 0; i < n; i++) {
-		int rc = ingest_batch(cfg, parser, store, mailbox, uidvalidity,
-		                      &items[i], 1, err, errlen);
+	if (job->n == 1)
+		return quarantine_in_parent(job->cfg, store, job->mailbox,
+		                            job->uidvalidity, &job->items[0],
+		                            why, err, errlen);
+	log_warning("batch action=isolate messages=%zu reason=\"%s\"", job->n,
+	            why);
+	for (i = 0; i < job->n; i++) {
+		int rc = ingest_batch(job->cfg, job->parser, store,
+		                      job->mailbox, job->uidvalidity,
+		                      &job->items[i], 1, err, errlen);
 
 		if (rc != INGEST_OK)
 			return rc;
 	}
 	return INGEST_OK;
+}
+
+/* ingest_batch - start and finish one job */
+int
+ingest_batch(const struct config *cfg, struct parser *parser,
+             struct store *store, const char *mailbox, uint32_t uidvalidity,
+             struct ingest_item *items, size_t n, char *err, size_t errlen)
+{
+	struct ingest_job job;
+
+	if (n == 0)
+		return INGEST_OK;
+	ingest_job_init(&job, cfg, parser, mailbox, uidvalidity, items, n);
+	if (ingest_start(&job, err, errlen) != INGEST_OK)
+		return INGEST_STORE_FAILED;
+	return ingest_finish(&job, store, err, errlen);
+}
+
+/* ingest_job_init - a job not yet started */
+void
+ingest_job_init(struct ingest_job *job, const struct config *cfg,
+                struct parser *parser, const char *mailbox,
+                uint32_t uidvalidity, struct ingest_item *items, size_t n)
+{
+	memset(job, 0, sizeof(*job));
+	job->cfg = cfg;
+	job->parser = parser;
+	job->mailbox = mailbox;
+	job->uidvalidity = uidvalidity;
+	job->items = items;
+	job->n = n;
+	job->pid = -1;
+	job->fd = -1;
+	job->gate = -1;
 }
 
 /* outcome_name - action= value of an outcome */

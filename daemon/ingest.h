@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "parser/parser.h"
@@ -66,11 +67,63 @@ struct ingest_item {
  * parser are borrowed; the child opens its own store connection from cfg.
  * store (borrowed, the caller's connection) is used only to file a
  * quarantine record for a message that crashed its child.  err gets one
- * line on failure.
+ * line on failure.  The same as ingest_job_init, ingest_start and
+ * ingest_finish.
  */
 int ingest_batch(const struct config *cfg, struct parser *parser,
                  struct store *store, const char *mailbox, uint32_t uidvalidity,
                  struct ingest_item *items, size_t n, char *err, size_t errlen);
+
+/*
+ * A batch in flight, for a caller that overlaps batches (ticketd): the
+ * child of batch N+1 parses and writes its files while batch N is still
+ * being filed, and waits at a gate; only ingest_finish (or ingest_go)
+ * lets it take the write lock, so batches are filed whole and in order.
+ * Everything is borrowed and must outlive the job.
+ */
+struct ingest_job {
+	const struct config *cfg;
+	struct parser *parser;
+	const char *mailbox;
+	uint32_t uidvalidity;
+	struct ingest_item *items;
+	size_t n;
+	/* private */
+	pid_t pid;
+	int fd;   /* the child's report */
+	int gate; /* write 'g' to let it file, 's' to stop it */
+};
+
+/* ingest_job_init - a job over items, not yet started. */
+void ingest_job_init(struct ingest_job *job, const struct config *cfg,
+                     struct parser *parser, const char *mailbox,
+                     uint32_t uidvalidity, struct ingest_item *items, size_t n);
+
+/*
+ * ingest_start - fork the job's child, which parses and prepares every
+ * message and then waits.  INGEST_OK, or INGEST_STORE_FAILED (no child).
+ */
+int ingest_start(struct ingest_job *job, char *err, size_t errlen);
+
+/* ingest_go - let a started child file now (ingest_finish does it too). */
+void ingest_go(struct ingest_job *job);
+
+/*
+ * ingest_finish - let the child file, wait for it, and handle a busy store
+ * (up to three new children), a crash (one child per message; a message
+ * that still kills its child is filed by the parent as a quarantine
+ * record, in store) or a store failure (INGEST_STORE_FAILED: nothing of
+ * this batch was filed).  The job is over afterwards.
+ */
+int ingest_finish(struct ingest_job *job, struct store *store, char *err,
+                  size_t errlen);
+
+/*
+ * ingest_abort - end a started job without filing: a child still at the
+ * gate is told to stop (it removes its temp files); one already let go is
+ * killed, which its transaction survives as a rollback.
+ */
+void ingest_abort(struct ingest_job *job);
 
 /* ingest_log_item - the log line of one outcome (SPEC §9). */
 void ingest_log_item(const struct ingest_item *it);

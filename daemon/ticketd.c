@@ -341,15 +341,131 @@ after_filing(struct daemon *d, struct ingest_item *items, size_t n)
 	return rc;
 }
 
-/* sync_mailbox - file every new message; IMAP_OK or a failure status */
+/* One fetched batch on its way: fetched, parsing, filing, flagging. */
+struct batch {
+	struct imap_msg *msgs;
+	struct ingest_item *items;
+	size_t n;
+	struct ingest_job job;
+};
+
+/* batch_free - free b's messages and items */
+static void
+batch_free(struct batch *b)
+{
+	free(b->items);
+	imap_msgs_free(&b->msgs, b->n);
+	memset(b, 0, sizeof(*b));
+}
+
+/* batch_fetch - fetch uids into b (b->n is 0 when none came) */
+static int
+batch_fetch(struct daemon *d, const uint32_t *uids, size_t cnt,
+            uint32_t uidvalidity, struct batch *b)
+{
+	char err[512], q[LOG_VALUE_MAX + 8];
+	size_t nm = 0, i;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	rc = imap_fetch(d->imap, uids, cnt, d->cfg->message_max, &b->msgs, &nm,
+	                err, sizeof(err));
+	if (rc != IMAP_OK) {
+		log_err("imap action=fetch_failed error=%s",
+		        log_quote(err, q, sizeof(q)));
+		return rc;
+	}
+	if (nm == 0)
+		return IMAP_OK;
+	b->items = calloc(nm, sizeof(*b->items));
+	if (b->items == NULL) {
+		imap_msgs_free(&b->msgs, nm);
+		return IMAP_NOMEM;
+	}
+	for (i = 0; i < nm; i++) {
+		b->items[i].uid = b->msgs[i].uid;
+		b->items[i].data = b->msgs[i].data;
+		b->items[i].len = b->msgs[i].len;
+		b->items[i].full_size =
+		    b->msgs[i].is_oversized ? b->msgs[i].size : b->msgs[i].len;
+	}
+	b->n = nm;
+	ingest_job_init(&b->job, d->cfg, d->parser, d->cfg->imap_mailbox,
+	                uidvalidity, b->items, nm);
+	return IMAP_OK;
+}
+
+/* store_failed - log a batch that was not filed and pause filing */
+static void
+store_failed(struct daemon *d, size_t n, const char *err)
+{
+	char q[LOG_VALUE_MAX + 8];
+
+	log_err("store action=file_failed messages=%zu error=%s", n,
+	        log_quote(err, q, sizeof(q)));
+	/* nothing flagged: the same mail is fetched again, on the same
+	   connection, after a pause */
+	d->store_retry_at = time(NULL) + STORE_RETRY_S;
+}
+
+/*
+ * batch_finish - wait until b is filed, let the next batch's child (then,
+ * may be NULL) file, log b's outcomes, and flag and move b unless !do_flag
+ * (*flag_rc gets the IMAP status).  False when b was not filed: then is
+ * stopped too, both are freed and filing pauses.
+ */
+static bool
+batch_finish(struct daemon *d, struct batch *b, struct batch *then,
+             bool do_flag, int *flag_rc)
+{
+	char err[512];
+	size_t i;
+
+	*flag_rc = IMAP_OK;
+	if (ingest_finish(&b->job, d->store, err, sizeof(err)) != INGEST_OK) {
+		store_failed(d, b->n, err);
+		if (then != NULL && then->n > 0) {
+			ingest_abort(&then->job);
+			batch_free(then);
+		}
+		batch_free(b);
+		return false;
+	}
+	if (then != NULL && then->n > 0)
+		ingest_go(&then->job);
+	for (i = 0; i < b->n; i++) {
+		ingest_log_item(&b->items[i]);
+		if (b->items[i].outcome == STORE_OUTCOME_QUARANTINE)
+			d->quarantined++;
+		else if (!b->items[i].is_duplicate)
+			d->filed++;
+	}
+	watchdog_ping(d);
+	if (do_flag)
+		*flag_rc = after_filing(d, b->items, b->n);
+	batch_free(b);
+	notify_status(d);
+	return true;
+}
+
+/*
+ * sync_mailbox - file every new message; IMAP_OK or a failure status.
+ * Batches overlap: while batch N is filed by its child, the parent fetches
+ * batch N+1 and starts its child (which parses and waits), then flags and
+ * moves N while N+1 is filed.  Each batch is still filed whole, in order,
+ * and flagged only after its commit.
+ */
 static int
 sync_mailbox(struct daemon *d)
 {
 	uint32_t *uids = NULL, uidvalidity, stored_v = 0, last = 0;
+	struct batch cur, next;
 	size_t n = 0, off;
 	char err[512], q[LOG_VALUE_MAX + 8];
-	int rc;
+	bool is_flag_ok = true;
+	int rc, frc;
 
+	memset(&cur, 0, sizeof(cur));
 	uidvalidity = imap_uidvalidity(d->imap);
 	if (store_mailbox_get(d->store, d->cfg->imap_mailbox, &stored_v, &last,
 	                      err, sizeof(err)) != STORE_OK)
@@ -382,64 +498,41 @@ sync_mailbox(struct daemon *d)
 		size_t cnt = n - off < (size_t)d->cfg->imap_batch
 		                 ? n - off
 		                 : (size_t)d->cfg->imap_batch;
-		struct imap_msg *msgs = NULL;
-		struct ingest_item *items;
-		size_t nm = 0, i;
 
-		rc = imap_fetch(d->imap, uids + off, cnt, d->cfg->message_max,
-		                &msgs, &nm, err, sizeof(err));
-		if (rc != IMAP_OK) {
-			log_err("imap action=fetch_failed error=%s",
-			        log_quote(err, q, sizeof(q)));
-			break;
-		}
-		if (nm == 0) {
-			imap_msgs_free(&msgs, nm);
-			continue;
-		}
-		items = calloc(nm, sizeof(*items));
-		if (items == NULL) {
-			imap_msgs_free(&msgs, nm);
-			rc = IMAP_NOMEM;
-			break;
-		}
-		for (i = 0; i < nm; i++) {
-			items[i].uid = msgs[i].uid;
-			items[i].data = msgs[i].data;
-			items[i].len = msgs[i].len;
-			items[i].full_size =
-			    msgs[i].is_oversized ? msgs[i].size : msgs[i].len;
-		}
-		rc = ingest_batch(d->cfg, d->parser, d->store,
-		                  d->cfg->imap_mailbox, uidvalidity, items, nm,
-		                  err, sizeof(err));
-		if (rc != INGEST_OK) {
-			log_err("store action=file_failed messages=%zu "
-			        "error=%s",
-			        nm, log_quote(err, q, sizeof(q)));
-			free(items);
-			imap_msgs_free(&msgs, nm);
-			/* nothing flagged: the same mail is fetched again,
-			   on the same connection, after a pause */
-			d->store_retry_at = time(NULL) + STORE_RETRY_S;
-			free(uids);
-			return IMAP_OK;
-		}
-		for (i = 0; i < nm; i++) {
-			ingest_log_item(&items[i]);
-			if (items[i].outcome == STORE_OUTCOME_QUARANTINE)
-				d->quarantined++;
-			else if (!items[i].is_duplicate)
-				d->filed++;
-		}
-		watchdog_ping(d);
-		rc = after_filing(d, items, nm);
-		free(items);
-		imap_msgs_free(&msgs, nm);
+		rc = batch_fetch(d, uids + off, cnt, uidvalidity, &next);
 		if (rc != IMAP_OK)
 			break;
-		notify_status(d);
+		if (next.n == 0)
+			continue;
+		if (ingest_start(&next.job, err, sizeof(err)) != INGEST_OK) {
+			store_failed(d, next.n, err);
+			batch_free(&next);
+			break;
+		}
+		if (cur.n > 0) {
+			if (!batch_finish(d, &cur, &next, is_flag_ok, &frc))
+				goto out; /* both dropped: refetched later */
+			if (frc != IMAP_OK) {
+				rc = frc;
+				is_flag_ok = false;
+			}
+		} else {
+			ingest_go(&next.job);
+		}
+		cur = next;
+		if (!is_flag_ok)
+			break;
 	}
+	/* the batch in hand is filed (also on SIGTERM), then flagged if the
+	   connection still works */
+	if (cur.n > 0) {
+		bool do_flag = is_flag_ok && !imap_is_dead(d->imap);
+
+		if (batch_finish(d, &cur, NULL, do_flag, &frc) && do_flag &&
+		    rc == IMAP_OK)
+			rc = frc;
+	}
+out:
 	free(uids);
 	return rc;
 }
