@@ -654,6 +654,9 @@ print("%-44s %12.1f %10.1f" % ("(3) ticketd ingest (until INBOX empty)", ing_r,
                                 mb(raw) * ing_r / raw_r if raw_r else 0))
 print("    ingest %s s; binding limit: %s (%.0f msgs/s); ratio %.3f"
       % (ing.get("seconds", "?"), binding, limit, ratio))
+if each_r:
+    print("    (against write+fsync per file instead: ratio %.3f)"
+          % (ing_r / min(raw_r, each_r)))
 print("    acks queued behind the backlog drained at %s acks/s"
       % ing.get("ack_drain_per_s", "?"))
 print("(4) ack latency: p50 %s ms, p99 %s ms, max %s ms (%s/%s acked)"
