@@ -991,9 +991,38 @@ uniq_copy(const uint32_t *uids, size_t n, size_t *m_r)
 	return v;
 }
 
-/* search_key - UID last+1:* UNKEYWORD $Ticketed; NULL on no memory */
+/* key_add - add k to the multiple key; frees k on failure */
+static bool
+key_add(struct mailimap_search_key *key, struct mailimap_search_key *k)
+{
+	if (k == NULL)
+		return false;
+	if (mailimap_search_key_multiple_add(key, k) != MAILIMAP_NO_ERROR) {
+		mailimap_search_key_free(k);
+		return false;
+	}
+	return true;
+}
+
+/* undeleted_key - UNDELETED (libetpan has no short constructor for it) */
 static struct mailimap_search_key *
-search_key(uint32_t last_uid)
+undeleted_key(void)
+{
+	/* type; bcc before body cc from keyword on since subject text to
+	   unkeyword header_name header_value; larger; not or1 or2
+	   sentbefore senton sentsince; smaller; uid set multiple */
+	return mailimap_search_key_new(
+	    MAILIMAP_SEARCH_KEY_UNDELETED, NULL, NULL, NULL, NULL, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL,
+	    NULL, NULL, NULL, 0, NULL, NULL, NULL);
+}
+
+/*
+ * search_key - UID last+1:* UNKEYWORD $Ticketed (is_ticketed false), or
+ * KEYWORD $Ticketed UNDELETED; NULL on no memory
+ */
+static struct mailimap_search_key *
+search_key(uint32_t last_uid, bool is_ticketed)
 {
 	struct mailimap_search_key *key, *k;
 	struct mailimap_set *set;
@@ -1002,69 +1031,51 @@ search_key(uint32_t last_uid)
 	key = mailimap_search_key_new_multiple_empty();
 	if (key == NULL)
 		return NULL;
-	set = mailimap_set_new_interval(last_uid + 1, 0);
-	if (set == NULL)
-		goto fail;
-	k = mailimap_search_key_new_uid(set);
-	if (k == NULL) {
-		mailimap_set_free(set);
-		goto fail;
-	}
-	if (mailimap_search_key_multiple_add(key, k) != MAILIMAP_NO_ERROR) {
-		mailimap_search_key_free(k);
-		goto fail;
+	if (!is_ticketed) {
+		set = mailimap_set_new_interval(last_uid + 1, 0);
+		if (set == NULL)
+			goto fail;
+		k = mailimap_search_key_new_uid(set);
+		if (k == NULL)
+			mailimap_set_free(set);
+		if (!key_add(key, k))
+			goto fail;
 	}
 	kw = strdup(KEYWORD_TICKETED);
 	if (kw == NULL)
 		goto fail;
-	k = mailimap_search_key_new_unkeyword(kw);
-	if (k == NULL) {
+	k = is_ticketed ? mailimap_search_key_new_keyword(kw)
+	                : mailimap_search_key_new_unkeyword(kw);
+	if (k == NULL)
 		free(kw);
+	if (!key_add(key, k))
 		goto fail;
-	}
-	if (mailimap_search_key_multiple_add(key, k) != MAILIMAP_NO_ERROR) {
-		mailimap_search_key_free(k);
+	if (is_ticketed && !key_add(key, undeleted_key()))
 		goto fail;
-	}
 	return key;
 fail:
 	mailimap_search_key_free(key);
 	return NULL;
 }
 
-/* imap_search_new - UIDs above last_uid not yet $Ticketed */
-int
-imap_search_new(struct imap *imap, uint32_t last_uid, uint32_t **uids_r,
-                size_t *n_r, char *err, size_t errlen)
+/*
+ * search_uids - run key; UIDs above last_uid, ascending, unique, at most
+ * IMAP_SEARCH_MAX, into *uids_r (NULL when none)
+ */
+static int
+search_uids(struct imap *imap, struct mailimap_search_key *key,
+            uint32_t last_uid, uint32_t **uids_r, size_t *n_r, char *err,
+            size_t errlen)
 {
-	struct mailimap_search_key *key = NULL;
 	clist *res = NULL;
 	clistiter *it;
 	uint32_t *v = NULL;
 	size_t n = 0;
-	sigset_t old;
 	int r, st = IMAP_OK;
 
-	*uids_r = NULL;
-	*n_r = 0;
-	if (imap->is_dead)
-		return dead(err, errlen);
-	if (last_uid == UINT32_MAX)
-		return IMAP_OK;
-	sig_block(&old);
-	key = search_key(last_uid);
-	if (key == NULL) {
-		st = IMAP_NOMEM;
-		set_err(err, errlen, "IMAP: out of memory");
-		goto out;
-	}
-	/* what arrives from now on is news for the next wait */
-	sel_reset(imap);
 	r = mailimap_uid_search(imap->m, NULL, key, &res);
-	if (r != MAILIMAP_NO_ERROR) {
-		st = fail(imap, r, "search", IMAP_TEMPFAIL, err, errlen);
-		goto out;
-	}
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(imap, r, "search", IMAP_TEMPFAIL, err, errlen);
 	ok_log(imap, "search");
 	if (res == NULL || clist_count(res) <= 0)
 		goto out;
@@ -1091,13 +1102,68 @@ imap_search_new(struct imap *imap, uint32_t last_uid, uint32_t **uids_r,
 	*uids_r = v;
 	*n_r = n;
 	v = NULL;
-	log_debug("imap action=search last_uid=%u found=%zu", last_uid, n);
 out:
 	free(v);
 	if (res != NULL)
 		mailimap_search_result_free(res);
-	if (key != NULL)
+	return st;
+}
+
+/* imap_search_new - UIDs above last_uid not yet $Ticketed */
+int
+imap_search_new(struct imap *imap, uint32_t last_uid, uint32_t **uids_r,
+                size_t *n_r, char *err, size_t errlen)
+{
+	struct mailimap_search_key *key = NULL;
+	sigset_t old;
+	int st;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if (imap->is_dead)
+		return dead(err, errlen);
+	if (last_uid == UINT32_MAX)
+		return IMAP_OK;
+	sig_block(&old);
+	key = search_key(last_uid, false);
+	if (key == NULL) {
+		st = IMAP_NOMEM;
+		set_err(err, errlen, "IMAP: out of memory");
+	} else {
+		/* what arrives from now on is news for the next wait */
+		sel_reset(imap);
+		st = search_uids(imap, key, last_uid, uids_r, n_r, err, errlen);
 		mailimap_search_key_free(key);
+	}
+	if (st == IMAP_OK)
+		log_debug("imap action=search last_uid=%u found=%zu", last_uid,
+		          *n_r);
+	sig_restore(&old);
+	return st;
+}
+
+/* imap_search_ticketed - UIDs flagged $Ticketed and not \Deleted */
+int
+imap_search_ticketed(struct imap *imap, uint32_t **uids_r, size_t *n_r,
+                     char *err, size_t errlen)
+{
+	struct mailimap_search_key *key;
+	sigset_t old;
+	int st;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if (imap->is_dead)
+		return dead(err, errlen);
+	sig_block(&old);
+	key = search_key(0, true);
+	if (key == NULL) {
+		st = IMAP_NOMEM;
+		set_err(err, errlen, "IMAP: out of memory");
+	} else {
+		st = search_uids(imap, key, 0, uids_r, n_r, err, errlen);
+		mailimap_search_key_free(key);
+	}
 	sig_restore(&old);
 	return st;
 }

@@ -121,6 +121,15 @@ bool imap_is_dead(const struct imap *imap);
 int imap_search_new(struct imap *imap, uint32_t last_uid, uint32_t **uids_r,
                     size_t *n_r, char *err, size_t errlen);
 
+/*
+ * imap_search_ticketed - UIDs flagged $Ticketed but not \Deleted (UID
+ * SEARCH KEYWORD $Ticketed UNDELETED): filed and flagged, but still in the
+ * mailbox because the move failed or ticketd stopped before it.  Same
+ * result rules as imap_search_new; needs imap_has_keywords.
+ */
+int imap_search_ticketed(struct imap *imap, uint32_t **uids_r, size_t *n_r,
+                         char *err, size_t errlen);
+
 /* One fetched message. */
 struct imap_msg {
 	uint32_t uid;

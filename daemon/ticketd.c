@@ -449,6 +449,82 @@ batch_finish(struct daemon *d, struct batch *b, struct batch *then,
 }
 
 /*
+ * move_leftovers - move messages that were filed and flagged but are still
+ * in the mailbox (the move failed, or ticketd stopped between the flag and
+ * the move) to the folder their outcome calls for.  Only with
+ * processed_folder set: otherwise filed mail stays in the mailbox anyway.
+ * Only ticketd sets $Ticketed, and only after the commit.
+ */
+static int
+move_leftovers(struct daemon *d, uint32_t uidvalidity)
+{
+	const char *qf = d->cfg->imap_quarantine_folder;
+	uint32_t *uids = NULL, *done = NULL, *quar = NULL;
+	size_t n = 0, nd = 0, nq = 0, i;
+	char err[512], q[LOG_VALUE_MAX + 8];
+	bool left_deleted = false;
+	int *outcomes = NULL;
+	int rc;
+
+	if (d->cfg->imap_processed_folder[0] == '\0' ||
+	    !imap_has_keywords(d->imap))
+		return IMAP_OK;
+	rc = imap_search_ticketed(d->imap, &uids, &n, err, sizeof(err));
+	if (rc != IMAP_OK) {
+		log_err("imap action=search_failed error=%s",
+		        log_quote(err, q, sizeof(q)));
+		return rc;
+	}
+	if (n == 0)
+		return IMAP_OK;
+	outcomes = calloc(n, sizeof(*outcomes));
+	done = calloc(n, sizeof(*done));
+	quar = calloc(n, sizeof(*quar));
+	if (outcomes == NULL || done == NULL || quar == NULL) {
+		rc = IMAP_NOMEM;
+		goto out;
+	}
+	if (store_uid_outcomes(d->store, d->cfg->imap_mailbox, uidvalidity,
+	                       uids, n, outcomes, err,
+	                       sizeof(err)) != STORE_OK) {
+		/* the store is not readable now: the next sync tries again */
+		log_err("store action=lookup_failed error=%s",
+		        log_quote(err, q, sizeof(q)));
+		goto out;
+	}
+	/* A UID the store does not know was a duplicate (filed before under
+	   another UID, so its own is not recorded): it belongs with the
+	   processed mail. */
+	for (i = 0; i < n; i++) {
+		if (outcomes[i] == STORE_OUTCOME_QUARANTINE)
+			quar[nq++] = uids[i];
+		else
+			done[nd++] = uids[i];
+	}
+	if (qf[0] == '\0')
+		nq = 0;
+	if (nd > 0)
+		rc = imap_move(d->imap, done, nd, d->cfg->imap_processed_folder,
+		               &left_deleted, err, sizeof(err));
+	if (rc == IMAP_OK && nq > 0)
+		rc = imap_move(d->imap, quar, nq, qf, &left_deleted, err,
+		               sizeof(err));
+	if (rc != IMAP_OK)
+		log_err("imap action=flag_failed messages=%zu error=%s",
+		        nd + nq, log_quote(err, q, sizeof(q)));
+	else if (nd + nq > 0)
+		log_notice("imap action=moved_leftovers messages=%zu "
+		           "quarantined=%zu",
+		           nd, nq);
+out:
+	free(uids);
+	free(outcomes);
+	free(done);
+	free(quar);
+	return rc;
+}
+
+/*
  * sync_mailbox - file every new message; IMAP_OK or a failure status.
  * Batches overlap: while batch N is filed by its child, the parent fetches
  * batch N+1 and starts its child (which parses and waits), then flags and
@@ -532,6 +608,8 @@ sync_mailbox(struct daemon *d)
 		    rc == IMAP_OK)
 			rc = frc;
 	}
+	if (rc == IMAP_OK && got_term == 0)
+		rc = move_leftovers(d, uidvalidity);
 out:
 	free(uids);
 	return rc;

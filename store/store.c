@@ -1580,6 +1580,61 @@ store_mailbox_get(struct store *st, const char *mailbox,
 	return STORE_OK;
 }
 
+/* What store_uid_outcomes looks up. */
+struct uids_ctx {
+	const char *mailbox;
+	uint32_t uidvalidity;
+	const uint32_t *uids;
+	size_t n;
+	int *outcomes;
+};
+
+/* uids_txn - the outcome of each UID, in one read transaction. */
+static int
+uids_txn(struct store *st, void *ctx, char *err, size_t errlen)
+{
+	struct uids_ctx *c = ctx;
+	sqlite3_stmt *s;
+	int status = STORE_FAILED;
+	size_t i;
+	int rc;
+
+	s = db_stmt(st, Q_DUP_UID, &status, err, errlen);
+	if (s == NULL)
+		return status;
+	for (i = 0; i < c->n; i++) {
+		(void)db_bind_text(s, 1, c->mailbox);
+		(void)sqlite3_bind_int64(s, 2, c->uidvalidity);
+		(void)sqlite3_bind_int64(s, 3, c->uids[i]);
+		(void)sqlite3_bind_int64(s, 4, 0);
+		rc = sqlite3_step(s);
+		c->outcomes[i] = STORE_OUTCOME_NONE;
+		if (rc == SQLITE_ROW) {
+			c->outcomes[i] =
+			    outcome_of((const char *)sqlite3_column_text(s, 1));
+		} else if (rc != SQLITE_DONE) {
+			status = db_fail(st, rc, "message by UID", err, errlen);
+			db_done(s);
+			return status;
+		}
+		db_done(s);
+	}
+	return STORE_OK;
+}
+
+/* store_uid_outcomes - how each UID of mailbox was filed (see store.h). */
+int
+store_uid_outcomes(struct store *st, const char *mailbox, uint32_t uidvalidity,
+                   const uint32_t *uids, size_t n, int *outcomes, char *err,
+                   size_t errlen)
+{
+	struct uids_ctx c = {mailbox, uidvalidity, uids, n, outcomes};
+
+	if (n == 0)
+		return STORE_OK;
+	return db_run(st, false, uids_txn, &c, err, errlen);
+}
+
 /* mbox_set_txn - write the position. */
 static int
 mbox_set_txn(struct store *st, void *ctx, char *err, size_t errlen)

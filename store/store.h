@@ -291,6 +291,15 @@ int store_commit(struct store *st, char *err, size_t errlen);
 int store_rollback(struct store *st, char *err, size_t errlen);
 
 /*
+ * store_uid_outcomes - for each of the n UIDs of mailbox (at uidvalidity),
+ * the enum store_outcome it was filed with, or STORE_OUTCOME_NONE when it
+ * was never filed; into outcomes[n] (caller's).  One read transaction.
+ */
+int store_uid_outcomes(struct store *st, const char *mailbox,
+                       uint32_t uidvalidity, const uint32_t *uids, size_t n,
+                       int *outcomes, char *err, size_t errlen);
+
+/*
  * store_mailbox_get - the saved position of mailbox.  STORE_NOT_FOUND
  * (both outputs 0) when never saved.
  */

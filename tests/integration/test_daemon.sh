@@ -4,7 +4,8 @@
 # servers.sh: mail APPENDed to support@example.com becomes tickets, acks
 # arrive in the requester's real mailbox with the right headers, follow-ups
 # thread, suppressed senders get nothing, unparseable mail is quarantined,
-# messages are flagged and moved on the server; then the faults: SMTP down
+# messages are flagged and moved on the server (also when the move only
+# happens on a later pass); then the faults: SMTP down
 # (acks delivered after it returns), IMAP server restarted, SIGHUP with a
 # bad config (old one kept), SIGTERM (exit 0); IMAPS and STARTTLS paths.
 # Ends with "N passed, N failed"; servers and ticketd stopped on every exit.
@@ -228,6 +229,44 @@ wait "$TD_PID"
 rc=$?
 TD_PID=
 check "SIGTERM exits 0" [ "$rc" -eq 0 ]
+
+# Flagged but never moved (a failed move, a stop in between, or folders
+# configured later): the next pass moves each to the folder its stored
+# outcome calls for, and nothing is filed again.
+folder_count() {
+	$MB count --folder "$1"
+}
+p0=$(folder_count Processed)
+q0=$(folder_count Quarantine)
+n0=$(tickets | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))')
+sed -e 's/^processed_folder = .*/processed_folder =/' \
+    -e 's/^quarantine_folder = .*/quarantine_folder =/' \
+    "$D/ticketd.conf" >"$D/nomove.conf"
+mv "$D/nomove.conf" "$D/ticketd.conf"
+msg "$D/msgs/m8.eml" "Alice <alice@example.cn>" "退票申请:订单号778899"
+printf '\001\002more garbage\377\n\n' >"$D/msgs/m9.eml"
+$MB append "$D/msgs/m8.eml" "$D/msgs/m9.eml" >/dev/null
+start_td
+check "filed without moving" wait_for 20 count_tickets $((n0 + 1))
+check "both stay in INBOX, flagged \$Ticketed" wait_for 10 sh -c \
+    "[ \"\$($MB flags | grep -c Ticketed)\" = 2 ]"
+kill -TERM "$TD_PID"
+wait "$TD_PID"
+TD_PID=
+write_conf none "$IMAP_PORT"
+start_td
+check "leftovers moved when the folders are back" wait_for 20 \
+    acks_in support@example.com 0
+check "the ticket's message went to Processed" \
+    sh -c "[ \"\$($MB count --folder Processed)\" = $((p0 + 1)) ]"
+check "the unparseable one went to Quarantine" \
+    sh -c "[ \"\$($MB count --folder Quarantine)\" = $((q0 + 1)) ]"
+check "moved_leftovers logged" grep -q \
+    "action=moved_leftovers messages=1 quarantined=1" "$D/ticketd.log"
+check "nothing filed twice" count_tickets $((n0 + 1))
+kill -TERM "$TD_PID"
+wait "$TD_PID"
+TD_PID=
 
 # IMAPS and STARTTLS with certificate verification
 for mode in "implicit $IMAPS_PORT localhost" "starttls $IMAP_PORT localhost"; do

@@ -1471,6 +1471,33 @@ test_queries(void)
 	CHECK_INT(store_mailbox_get(st, "INBOX", &uv, &last, err, sizeof(err)),
 	          STORE_OK, "get");
 	CHECK_INT(last, 100, "never goes back");
+	/* How UIDs were filed (the leftover moves of ticketd). */
+	m = msg("mbox quarantined", NULL, "a@x.cn", "x");
+	m.mailbox = "INBOX";
+	m.uidvalidity = 42;
+	m.uid = 91;
+	m.quarantine_reason = "test";
+	(void)FILE_OK(st, &m);
+	{
+		static const uint32_t uids[] = {90, 91, 92};
+		int oc[3] = {-1, -1, -1};
+
+		CHECK_INT(store_uid_outcomes(st, "INBOX", 42, uids, 3, oc, err,
+		                             sizeof(err)),
+		          STORE_OK, "uid outcomes");
+		CHECK_INT(oc[0], STORE_OUTCOME_NEW, "uid 90 a ticket");
+		CHECK_INT(oc[1], STORE_OUTCOME_QUARANTINE,
+		          "uid 91 quarantined");
+		CHECK_INT(oc[2], STORE_OUTCOME_NONE, "uid 92 never filed");
+		CHECK_INT(store_uid_outcomes(st, "INBOX", 43, uids, 1, oc, err,
+		                             sizeof(err)),
+		          STORE_OK, "other uidvalidity");
+		CHECK_INT(oc[0], STORE_OUTCOME_NONE, "not this uidvalidity");
+		CHECK_INT(store_uid_outcomes(st, "Other", 42, uids, 1, oc, err,
+		                             sizeof(err)),
+		          STORE_OK, "other mailbox");
+		CHECK_INT(oc[0], STORE_OUTCOME_NONE, "not this mailbox");
+	}
 	{
 		struct store_ticket *t = NULL;
 
