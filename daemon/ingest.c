@@ -178,10 +178,58 @@ report(const struct ingest_item *items, size_t n, int fd)
 	(void)write_all(fd, &rec, sizeof(rec));
 }
 
+/* child_parse - parse item it into c; exits the child on no memory */
+static void
+child_parse(const struct ingest_job *job, struct ingest_item *it,
+            struct child_msg *c)
+{
+	int ps;
+
+	ps = parser_parse_prefix(job->parser, it->data, it->len, it->full_size,
+	                         &c->pm, c->perr, sizeof(c->perr));
+	if (ps == PARSER_NOMEM)
+		_exit(CHILD_EXIT_NOMEM);
+	it->parse_status = ps;
+	if (glue_store_msg(c->pm, it->data, it->len, job->mailbox,
+	                   job->uidvalidity, it->uid,
+	                   c->pm == NULL ? c->perr : NULL, &c->g) != 0)
+		_exit(CHILD_EXIT_NOMEM);
+	c->g.sm.reprocess_of = it->reprocess_of;
+}
+
+/* child_file - file c (prepared or not) and free it; exits on failure */
+static void
+child_file(struct store *st, struct ingest_item *it, struct child_msg *c,
+           bool is_prepared)
+{
+	struct store_result r;
+	char err[256];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	rc = is_prepared ? store_file_prepared(st, &c->g.sm, &c->prep, &r, err,
+	                                       sizeof(err))
+	                 : store_file(st, &c->g.sm, &r, err, sizeof(err));
+	if (rc == STORE_BUSY)
+		_exit(CHILD_EXIT_BUSY);
+	if (rc == STORE_NOMEM)
+		_exit(CHILD_EXIT_NOMEM);
+	if (rc != STORE_OK && rc != STORE_DUPLICATE)
+		_exit(CHILD_EXIT_STORE);
+	fill_item(it, &r, c->pm);
+	if (c->pm == NULL)
+		copy_str(it->reason, sizeof(it->reason), c->perr);
+	store_prep_clear(&c->prep);
+	glue_msg_clear(&c->g);
+	parser_msg_free(&c->pm);
+}
+
 /*
- * child_main - parse every item and prepare its files (no lock needed, so
- * this overlaps the previous batch's filing); wait at the gate; then file
- * them all in one transaction, report, exit.
+ * child_main - parse the items and prepare their files while the previous
+ * batch may still hold the write lock (up to INGEST_AHEAD_MAX raw bytes,
+ * so a batch of big messages does not pile up in memory); wait at the
+ * gate; file the prepared ones, then parse and file the rest one by one,
+ * all in one transaction; report; exit.
  */
 static _Noreturn void
 child_main(const struct ingest_job *job, int fd, int gate)
@@ -190,7 +238,7 @@ child_main(const struct ingest_job *job, int fd, int gate)
 	struct store *st = NULL;
 	struct child_msg *cm;
 	char err[256];
-	size_t i, n = job->n;
+	size_t i, n = job->n, ahead = 0, bytes = 0;
 	int rc;
 
 	limit_child();
@@ -200,27 +248,17 @@ child_main(const struct ingest_job *job, int fd, int gate)
 	glue_store_settings(job->cfg, &ss);
 	if (store_open(&ss, &st, err, sizeof(err)) != STORE_OK)
 		_exit(CHILD_EXIT_STORE);
-	for (i = 0; i < n; i++) {
-		struct ingest_item *it = &job->items[i];
-		struct child_msg *c = &cm[i];
-		int ps;
+	while (ahead < n && (ahead == 0 || bytes < INGEST_AHEAD_MAX)) {
+		struct child_msg *c = &cm[ahead];
 
-		ps = parser_parse_prefix(job->parser, it->data, it->len,
-		                         it->full_size, &c->pm, c->perr,
-		                         sizeof(c->perr));
-		if (ps == PARSER_NOMEM)
-			_exit(CHILD_EXIT_NOMEM);
-		it->parse_status = ps;
-		if (glue_store_msg(c->pm, it->data, it->len, job->mailbox,
-		                   job->uidvalidity, it->uid,
-		                   c->pm == NULL ? c->perr : NULL, &c->g) != 0)
-			_exit(CHILD_EXIT_NOMEM);
-		c->g.sm.reprocess_of = it->reprocess_of;
+		child_parse(job, &job->items[ahead], c);
 		rc = store_prepare(st, &c->g.sm, &c->prep, err, sizeof(err));
 		if (rc == STORE_NOMEM)
 			_exit(CHILD_EXIT_NOMEM);
 		if (rc != STORE_OK)
 			_exit(CHILD_EXIT_STORE);
+		bytes += job->items[ahead].len;
+		ahead++;
 	}
 	if (!wait_gate(gate)) {
 		store_close(&st); /* removes the prepared temp files */
@@ -229,24 +267,14 @@ child_main(const struct ingest_job *job, int fd, int gate)
 	if (store_begin(st, err, sizeof(err)) != STORE_OK)
 		_exit(CHILD_EXIT_BUSY);
 	for (i = 0; i < n; i++) {
-		struct ingest_item *it = &job->items[i];
-		struct child_msg *c = &cm[i];
-		struct store_result r;
-
-		memset(&r, 0, sizeof(r));
-		rc = store_file_prepared(st, &c->g.sm, &c->prep, &r, err,
-		                         sizeof(err));
-		if (rc == STORE_BUSY)
-			_exit(CHILD_EXIT_BUSY);
-		if (rc != STORE_OK && rc != STORE_DUPLICATE)
-			_exit(CHILD_EXIT_STORE);
-		fill_item(it, &r, c->pm);
-		if (c->pm == NULL)
-			copy_str(it->reason, sizeof(it->reason), c->perr);
+		if (i >= ahead)
+			child_parse(job, &job->items[i], &cm[i]);
+		child_file(st, &job->items[i], &cm[i], i < ahead);
 	}
 	if (store_commit(st, err, sizeof(err)) != STORE_OK)
 		_exit(CHILD_EXIT_STORE);
 	store_close(&st);
+	free(cm);
 	report(job->items, n, fd);
 	_exit(CHILD_EXIT_OK);
 }

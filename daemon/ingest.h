@@ -35,6 +35,9 @@ enum ingest_status {
 /* Address space a child may add to what it inherits (RLIMIT_AS). */
 #define INGEST_MEM_EXTRA (512u * 1024 * 1024)
 
+/* Raw bytes a child parses ahead, before it may file (memory bound). */
+#define INGEST_AHEAD_MAX (32u * 1024 * 1024)
+
 /* One message in, one outcome out. */
 struct ingest_item {
 	/* in (borrowed) */

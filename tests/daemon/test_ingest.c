@@ -653,6 +653,90 @@ out:
 	env_close(&e);
 }
 
+/*
+ * test_parse_ahead - a child parses at most INGEST_AHEAD_MAX raw bytes
+ * before the gate (three 12 MiB messages of four: three temp files while
+ * it waits), and files the rest after it, all in item order
+ */
+static void
+test_parse_ahead(void)
+{
+	enum { N = 4, BIG = 12 * 1024 * 1024 };
+	struct ingest_item items[N];
+	struct tree_count raw, att;
+	struct ingest_job job;
+	struct counts s;
+	struct env e;
+	char *bufs[N] = {NULL, NULL, NULL, NULL};
+	char err[256] = "";
+	size_t i, at_gate = 0;
+	int waited;
+
+	if (!env_open(&e))
+		goto out;
+	memset(items, 0, sizeof(items));
+	for (i = 0; i < N; i++) {
+		int h;
+
+		bufs[i] = malloc(BIG);
+		if (!CHECK(bufs[i] != NULL, "ahead: memory"))
+			goto out;
+		h = snprintf(bufs[i], BIG,
+		             "From: big%zu@example.cn\r\n"
+		             "Subject: Refund request: order no. %zu\r\n"
+		             "Message-ID: <ahead-%zu.%ld@test.example>\r\n"
+		             "Content-Type: text/plain; charset=utf-8\r\n\r\n",
+		             i, 8000 + i, i, (long)getpid());
+		if (h < 0 || h >= BIG)
+			goto out;
+		/* lines of text; the parser keeps the first text_max bytes */
+		memset(bufs[i] + h, 'x', BIG - (size_t)h);
+		for (waited = h + 76; waited + 1 < BIG; waited += 78) {
+			bufs[i][waited] = '\r';
+			bufs[i][waited + 1] = '\n';
+		}
+		items[i].data = bufs[i];
+		items[i].len = BIG;
+		items[i].parse_status = -1;
+	}
+	ingest_job_init(&job, e.cfg, e.parser, "INBOX", 1, items, N);
+	if (!CHECK_INT(ingest_start(&job, err, sizeof(err)), INGEST_OK,
+	               "ahead: start"))
+		goto out;
+	for (waited = 0; waited < 20000; waited += 50) {
+		count_blobs(&e, &raw, &att);
+		if (raw.tmp >= 3)
+			break;
+		sleep_ms(50);
+	}
+	sleep_ms(GATE_WAIT_MS); /* a fourth would show by now */
+	count_blobs(&e, &raw, &att);
+	at_gate = raw.tmp;
+	CHECK_INT(at_gate, 3, "ahead: three prepared at the gate, not four");
+	if (!CHECK_INT(ingest_finish(&job, e.store, err, sizeof(err)),
+	               INGEST_OK, "ahead: finish"))
+		fprintf(stderr, "  err: %s\n", err);
+	for (i = 0; i < N; i++) {
+		char msg[96];
+
+		(void)snprintf(msg, sizeof(msg), "ahead: item %zu NEW", i + 1);
+		CHECK_INT(items[i].outcome, STORE_OUTCOME_NEW, msg);
+	}
+	for (i = 0; i + 1 < N; i++)
+		CHECK(id_cmp(items[i].ticket_id, items[i + 1].ticket_id) < 0,
+		      "ahead: ids in item order");
+	count_blobs(&e, &raw, &att);
+	CHECK_INT(raw.files, N, "ahead: four raw files");
+	CHECK_INT(raw.tmp, 0, "ahead: no temp file left");
+	if (stats_of(&e, &s))
+		CHECK_INT(s.tickets, N, "ahead: four tickets");
+	CHECK(no_children(), "ahead: child reaped");
+out:
+	for (i = 0; i < N; i++)
+		free(bufs[i]);
+	env_close(&e);
+}
+
 /* test_abort_after_go - aborting a child let go neither hangs nor leaks */
 static void
 test_abort_after_go(void)
@@ -702,5 +786,6 @@ main(void)
 	test_crash_while_waiting();
 	test_abort_at_gate();
 	test_abort_after_go();
+	test_parse_ahead();
 	return test_done();
 }
