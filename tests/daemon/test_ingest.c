@@ -99,7 +99,9 @@ __wrap_parser_parse_prefix(struct parser *p, const void *raw, size_t len,
                            char *err, size_t errlen)
 {
 	if (has_bytes(raw, len, CRASH_MARKER)) {
-		(void)raise(SIGSEGV);
+		/* SIGKILL, not SIGSEGV: under make asan the sanitizer would
+		   catch a SEGV and exit 1, which reads as a store failure */
+		(void)raise(SIGKILL);
 		abort();
 	}
 	return __real_parser_parse_prefix(p, raw, len, full_size, msg_r, err,
@@ -528,7 +530,7 @@ test_crash_isolation(void)
 	          "crash: item 3 quarantined");
 	CHECK(strstr(b.items[2].reason, "parser crashed") != NULL,
 	      "crash: item 3 reason names the crash");
-	CHECK(strstr(b.items[2].reason, "signal 11") != NULL,
+	CHECK(strstr(b.items[2].reason, "signal 9") != NULL,
 	      "crash: item 3 reason names the signal");
 	CHECK_INT(b.items[2].parse_status, -1, "crash: item 3 not parsed");
 	CHECK(b.items[2].ticket_id[0] == '\0', "crash: item 3 no ticket");

@@ -97,13 +97,18 @@ WARN="-Wall -Wextra -Werror -Wpedantic -Wshadow -Wcast-qual -Wformat=2 \
 -Wwrite-strings -Wundef -Wimplicit-fallthrough"
 # The parser and common/ come from the archives "make" built (make test
 # builds them first); without them, from their sources.
+SAN=
 if [ -f "$B/libparser.a" ] && [ -f "$B/libcommon.a" ]; then
 	LIBSRC="$B/libparser.a $B/libcommon.a"
+	# archives of make asan need the sanitizers linked in
+	if nm "$B/libcommon.a" 2>/dev/null | grep -q __asan_init; then
+		SAN="-fsanitize=address,undefined"
+	fi
 else
 	LIBSRC="parser/*.c common/*.c"
 fi
 # shellcheck disable=SC2046,SC2086 # word splitting of flags is intended
-if cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 $WARN \
+if cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 $WARN $SAN \
     -I. $(pkg-config --cflags libcurl libpcre2-8 gnutls |
 	sed 's/-I/-isystem /g') \
     -o "$DRV" tests/integration/smtp_check.c daemon/ack.c daemon/smtp.c \
