@@ -49,6 +49,7 @@ PARSER_SRCS = \
 
 STORE_SRCS = \
 	store/blob.c \
+	store/check.c \
 	store/db.c \
 	store/outbox.c \
 	store/purge.c \

@@ -3,8 +3,10 @@
  * ctl_admin.c - ticketctl's housekeeping commands: `attachment ID N -o
  * FILE` (export a stored blob, verifying its SHA-256 while copying),
  * `outbox` (list acks, requeue failed ones), `purge` (retention: delete or
- * anonymise tickets closed long ago, SPEC §9) and `stats` (counts by
- * status, priority, category, overdue, outbox and quarantine).
+ * anonymise tickets closed long ago, SPEC §9), `stats` (counts by
+ * status, priority, category, overdue, outbox and quarantine) and `check`
+ * (SQLite's integrity and foreign key checks, and with --files every
+ * stored file against its SHA-256 name).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,9 @@
 #define PURGE_DAYS_MAX 36500
 /* Copy buffer of `attachment`. */
 #define COPY_CHUNK 65536
+/* Exit status of `check` when it found problems (the value of "not
+   found": the command ran, the store is not as it should be). */
+#define CHECK_EXIT_PROBLEMS 1
 
 /* ---- attachment ---- */
 
@@ -705,4 +710,97 @@ ctl_stats(struct ctl *ctl, int argc, char **argv)
 		stats_table(&s);
 	store_stats_clear(&s);
 	return CTL_OK;
+}
+
+/* check_json - the result of `check` as one JSON object */
+static void
+check_json(const struct store_check *r)
+{
+	struct json j;
+	size_t k;
+
+	json_init(&j, stdout);
+	json_begin_object(&j);
+	json_kv_bool(&j, "ok", r->n_problems == 0);
+	json_key(&j, "problems");
+	json_begin_array(&j);
+	for (k = 0; k < r->n_kept; k++)
+		json_string(&j, r->problems[k]);
+	json_end_array(&j);
+	json_kv_int(&j, "problem_count", (long long)r->n_problems);
+	json_kv_int(&j, "files_checked", (long long)r->files_checked);
+	json_end_object(&j);
+}
+
+/* check_text - the result of `check` for a human */
+static void
+check_text(const struct store_check *r, bool is_files)
+{
+	size_t k;
+
+	if (r->n_problems == 0) {
+		printf("ok: integrity_check, foreign keys");
+		if (is_files)
+			printf(", %llu file%s",
+			       (unsigned long long)r->files_checked,
+			       r->files_checked == 1 ? "" : "s");
+		printf("\n");
+		return;
+	}
+	for (k = 0; k < r->n_kept; k++) {
+		char *line = ctl_xclean(r->problems[k], false);
+
+		printf("%s\n", line);
+		free(line);
+	}
+	printf("%llu problem%s found", (unsigned long long)r->n_problems,
+	       r->n_problems == 1 ? "" : "s");
+	if (r->n_problems > r->n_kept)
+		printf(" (the first %zu shown)", r->n_kept);
+	if (is_files)
+		printf(", %llu file%s checked",
+		       (unsigned long long)r->files_checked,
+		       r->files_checked == 1 ? "" : "s");
+	printf("\n");
+}
+
+/* ctl_check - `check [--files]`: integrity of the database and files */
+int
+ctl_check(struct ctl *ctl, int argc, char **argv)
+{
+	struct store_check r;
+	struct store *st = NULL;
+	char err[256] = "";
+	bool is_files = false;
+	int i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			ctl->json = true;
+		else if (strcmp(argv[i], "--files") == 0)
+			is_files = true;
+		else {
+			fprintf(stderr,
+			        "usage: ticketctl check [--json] [--files]\n");
+			return CTL_USAGE;
+		}
+	}
+	rc = ctl_store_open(ctl, &st);
+	if (rc != CTL_OK)
+		return rc;
+	memset(&r, 0, sizeof(r));
+	rc = store_check(st, is_files, &r, err, sizeof(err));
+	store_close(&st);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "ticketctl: check: %s\n", err);
+		store_check_clear(&r);
+		return ctl_exit_of(rc);
+	}
+	if (ctl->json)
+		check_json(&r);
+	else
+		check_text(&r, is_files);
+	rc = r.n_problems == 0 ? CTL_OK : CHECK_EXIT_PROBLEMS;
+	store_check_clear(&r);
+	return rc;
 }

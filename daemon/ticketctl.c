@@ -44,6 +44,8 @@ static const struct command commands[] = {
      "purge --older-than DAYS [--dry-run] [--anonymise]  retention"},
     {"stats", ctl_stats, true,
      "stats                      counts by status, priority, ..."},
+    {"check", ctl_check, true,
+     "check [--files]            integrity of the database (and files)"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

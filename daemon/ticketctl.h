@@ -56,6 +56,8 @@ int ctl_quarantine(struct ctl *ctl, int argc, char **argv);
 int ctl_purge(struct ctl *ctl, int argc, char **argv);
 /* ctl_stats - `stats`: counts. */
 int ctl_stats(struct ctl *ctl, int argc, char **argv);
+/* ctl_check - `check [--files]`: integrity of the database and files. */
+int ctl_check(struct ctl *ctl, int argc, char **argv);
 
 /* Shared by the store commands (ctl_store.c). */
 struct json;

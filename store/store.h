@@ -608,6 +608,44 @@ int store_stats(struct store *st, struct store_stats *s, char *err,
 /* store_stats_clear - free the owned fields. */
 void store_stats_clear(struct store_stats *s);
 
+/* ---- Integrity check ---- */
+
+/* Problem lines store_check keeps; the count goes on past them. */
+#define STORE_CHECK_MAX 20
+/* Bytes of one problem line with its NUL; longer lines are cut. */
+#define STORE_CHECK_LINE_MAX 256
+
+/* What store_check found. */
+struct store_check {
+	/* owned; the first n_kept problems, one sanitised line each
+	   (no control characters, < STORE_CHECK_LINE_MAX bytes) */
+	char *problems[STORE_CHECK_MAX];
+	size_t n_kept;
+	uint64_t n_problems;    /* every problem found, kept or not */
+	uint64_t files_checked; /* referenced files examined (is_files) */
+};
+
+/*
+ * store_check - read-only integrity check (ticketctl check): PRAGMA
+ * integrity_check and PRAGMA foreign_key_check (each line they report is a
+ * problem; SQLite stops integrity_check after 100) and, with is_files,
+ * every raw file named by a message and every attachment file named by an
+ * attachment row: it must exist under the state directory and its content
+ * must hash (SHA-256, read in chunks) to its name ("raw <hex>: missing",
+ * "attachment <hex>: content does not match its name").  Runs in one read
+ * transaction; a purge running at the same time may make the files it
+ * removes show as missing.  r (borrowed) is filled; free its lines with
+ * store_check_clear.  Returns STORE_OK when the check ran, whatever it
+ * found (problems are in r); STORE_INVALID inside a batch (store_begin);
+ * STORE_BUSY, STORE_FAILED or STORE_NOMEM (r left empty) when it could
+ * not run.
+ */
+int store_check(struct store *st, bool is_files, struct store_check *r,
+                char *err, size_t errlen);
+
+/* store_check_clear - free the problem lines; r can be reused. */
+void store_check_clear(struct store_check *r);
+
 /*
  * store_overdue_unlogged - tickets still "new" past due_at at now (0: the
  * store's clock) that were not reported yet; marks them reported in the

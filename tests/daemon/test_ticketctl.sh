@@ -4,8 +4,9 @@
 # fresh state directory: ingest of the sample messages in tests/data (as
 # files and through the MTA pipe mode), list filters, show, attachment
 # export (SHA-256 checked against the original bytes), status, outbox,
-# quarantine (and --reprocess), purge --dry-run, stats, exit codes, the
-# terminal sanitiser, and that --help and the man page name every command.
+# quarantine (and --reprocess), purge --dry-run, stats, check (a clean
+# store, then a corrupted raw file), exit codes, the terminal sanitiser,
+# and that --help and the man page name every command.
 # Assertions on --json output use python3.  Ends with "N passed, N failed".
 # TICKETCTL_WRAP="valgrind -q --leak-check=full --error-exitcode=99" runs
 # every ticketctl under valgrind.
@@ -445,6 +446,56 @@ jcheck "stats counts" \
 run stats
 expect_rc "stats (table)" 0
 
+# ---- check ----
+run check --files
+expect_rc "check --files on a clean store" 0
+if grep -q '^ok: integrity_check, foreign keys, [1-9][0-9]* files$' "$T/out"; then
+	ok "check --files: ok line with the number of files"
+else
+	bad "check --files: ok line" "$(cat "$T/out")"
+fi
+run check
+expect_rc "check (database only)" 0
+if grep -qx 'ok: integrity_check, foreign keys' "$T/out"; then
+	ok "check: ok line"
+else
+	bad "check: ok line" "$(cat "$T/out")"
+fi
+run --json check --files
+jcheck "check --json: clean" \
+    'j["ok"] is True and j["problems"] == [] and j["problem_count"] == 0 and j["files_checked"] > 0'
+RAW=$(find "$T/state/raw" -type f ! -name '.tmp*' | head -n 1)
+RAWHEX=$(basename "$RAW")
+if [ -n "$RAW" ] && cp "$RAW" "$T/raw.save" && chmod u+w "$RAW" &&
+    printf 'X' | dd of="$RAW" bs=1 count=1 conv=notrunc 2>/dev/null; then
+	ok "a raw file corrupted (one byte overwritten)"
+else
+	bad "a raw file corrupted (one byte overwritten)"
+fi
+run check --files
+expect_rc "check --files: a corrupted raw file exits 1" 1
+if grep -qx "raw $RAWHEX: content does not match its name" "$T/out" &&
+    grep -q '^1 problem found' "$T/out"; then
+	ok "check --files: the problem line names the file's hex, one problem"
+else
+	bad "check --files: problem line" "$(cat "$T/out")"
+fi
+run --json check --files
+expect_rc "check --json --files: exits 1" 1
+jcheck "check --json: ok false, the problem listed" \
+    "j['ok'] is False and j['problem_count'] == 1 and j['problems'] == ['raw $RAWHEX: content does not match its name']"
+run check
+expect_rc "check without --files does not read the files" 0
+cp "$T/raw.save" "$RAW"
+run check --files
+expect_rc "check --files: clean again once restored" 0
+run check --bogus
+expect_rc "check with an unknown option exits 2" 2
+# shellcheck disable=SC2086
+$WRAP "$CTL" -c "$T/bad.conf" check >"$T/out" 2>"$T/err"
+rc=$?
+expect_rc "check: a store that cannot be opened exits 3" 3
+
 # ---- sanitiser: an escape sequence in a subject never reaches a table ----
 cat >"$T/esc.eml" <<'EOF'
 From: Esc <esc@example.net>
@@ -479,7 +530,7 @@ expect_rc "missing config exits 2" 2
 # ---- --help and the man page name every command ----
 "$CTL" --help >"$T/help" 2>&1
 for c in parse ingest list show attachment status outbox quarantine purge \
-    stats; do
+    stats check; do
 	if grep -q "^  $c " "$T/help"; then
 		ok "--help lists $c"
 	else

@@ -14,7 +14,6 @@ invariant and "figure: ..." lines; exit status 0 when every check passed.
       [--smtp-dir DIR] [--log LOG]
       [--allow-flagged N] [--no-acks]
   verify.py files --state DIR          stored files match their names
-  verify.py integrity --db FILE        PRAGMA integrity_check, read-only
   verify.py smtp-order --smtp-dir DIR --conf CONF [--after-id N]
                                        acks after ack N, once, in order
 """
@@ -28,7 +27,6 @@ import importlib.util
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 
@@ -162,21 +160,6 @@ def cmd_files(args):
     check("every stored file matches its SHA-256 name (%d files)" % checked,
           not wrong, "mismatch: %s" % wrong[:5])
     figure("stored files checked=%d temp_leftovers=%d" % (checked, tmp))
-    return 0
-
-
-def cmd_integrity(args):
-    """cmd_integrity - PRAGMA integrity_check on a read-only connection"""
-    try:
-        con = sqlite3.connect("file:%s?mode=ro" % args.db, uri=True)
-        rows = con.execute("PRAGMA integrity_check").fetchall()
-        fk = con.execute("PRAGMA foreign_key_check").fetchall()
-        con.close()
-    except sqlite3.Error as e:
-        bad("database opens read-only", str(e))
-        return 0
-    check("PRAGMA integrity_check is ok", rows == [("ok",)], repr(rows[:5]))
-    check("PRAGMA foreign_key_check is empty", not fk, repr(fk[:5]))
     return 0
 
 
@@ -414,9 +397,6 @@ def main(argv):
     p = sub.add_parser("files")
     p.add_argument("--state", required=True)
     p.set_defaults(func=cmd_files)
-    p = sub.add_parser("integrity")
-    p.add_argument("--db", required=True)
-    p.set_defaults(func=cmd_integrity)
     p = sub.add_parser("smtp-order")
     p.add_argument("--smtp-dir", required=True)
     p.add_argument("--conf", required=True)

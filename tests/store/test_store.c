@@ -1725,6 +1725,142 @@ test_settings(void)
 	free(dir);
 }
 
+/* corrupt_byte - overwrite the byte at offset 0 of path with 'X'. */
+static int
+corrupt_byte(const char *path)
+{
+	FILE *f = fopen(path, "r+b");
+	int rc = 0;
+
+	if (f == NULL)
+		return -1;
+	if (fputc('X', f) == EOF)
+		rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* test_store_check - store_check: clean, damaged files, foreign keys, cap. */
+static void
+test_store_check(void)
+{
+	static const char hello_sha[] =
+	    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+	enum { N_MSGS = 25 };
+	struct store_attachment_in att[1];
+	char raws[N_MSGS][65];
+	char *dir = new_dir();
+	char path[2048], want[STORE_CHECK_LINE_MAX], body[32];
+	struct store_check c;
+	struct store_result r;
+	struct store_msg m;
+	struct store *st;
+	sqlite3 *db = NULL;
+	int i, removed = 0;
+
+	fake_now = T0;
+	st = open_dir(dir);
+	memset(att, 0, sizeof(att));
+	att[0].filename = "a.txt";
+	att[0].content_type = "text/plain";
+	att[0].data = "hello";
+	att[0].size = 5;
+	att[0].sha256 = hello_sha;
+	for (i = 0; i < N_MSGS; i++) {
+		(void)snprintf(body, sizeof(body), "check message %d", i);
+		m = msg(body, NULL, "a@x.cn", "check");
+		if (i == 0) {
+			m.attachments = att;
+			m.n_attachments = 1;
+		}
+		r = FILE_OK(st, &m);
+		(void)snprintf(raws[i], sizeof(raws[i]), "%s", r.raw_sha256);
+	}
+
+	/* A fresh store is clean; the files are counted only when asked. */
+	CHECK_INT(store_check(st, false, &c, err, sizeof(err)), STORE_OK,
+	          "check runs");
+	CHECK_INT(c.n_problems, 0, "clean database");
+	CHECK_INT(c.files_checked, 0, "no files without is_files");
+	store_check_clear(&c);
+	CHECK_INT(store_check(st, true, &c, err, sizeof(err)), STORE_OK,
+	          "check --files runs");
+	CHECK_INT(c.n_problems, 0, "clean files");
+	CHECK_INT(c.n_kept, 0, "no lines");
+	CHECK_INT(c.files_checked, N_MSGS + 1, "raw files + the attachment");
+	store_check_clear(&c);
+
+	/* One raw file overwritten, the attachment file deleted. */
+	blob_file(dir, "raw", raws[3], path, sizeof(path));
+	CHECK_INT(corrupt_byte(path), 0, "corrupt a raw file");
+	blob_file(dir, "attachments", hello_sha, path, sizeof(path));
+	CHECK_INT(unlink(path), 0, "delete the attachment file");
+	CHECK_INT(store_check(st, true, &c, err, sizeof(err)), STORE_OK,
+	          "check of a damaged store runs");
+	CHECK_INT(c.n_problems, 2, "exactly two problems");
+	CHECK_INT(c.n_kept, 2, "both kept");
+	CHECK_INT(c.files_checked, N_MSGS + 1, "every file examined");
+	if (c.n_kept == 2) {
+		(void)snprintf(want, sizeof(want),
+		               "raw %s: content does not match its name",
+		               raws[3]);
+		CHECK_STR(c.problems[0], want, "raw mismatch line");
+		(void)snprintf(want, sizeof(want), "attachment %s: missing",
+		               hello_sha);
+		CHECK_STR(c.problems[1], want, "attachment missing line");
+	}
+	store_check_clear(&c);
+	CHECK_INT(c.n_kept, 0, "clear empties");
+	CHECK_INT(store_check(st, false, &c, err, sizeof(err)), STORE_OK,
+	          "database check alone");
+	CHECK_INT(c.n_problems, 0, "the database itself is fine");
+	store_check_clear(&c);
+
+	/* More problems than lines kept: the count goes on. */
+	for (i = 0; i < N_MSGS; i++) {
+		blob_file(dir, "raw", raws[i], path, sizeof(path));
+		if (unlink(path) == 0)
+			removed++;
+	}
+	CHECK_INT(removed, N_MSGS, "every raw file deleted");
+	CHECK_INT(store_check(st, true, &c, err, sizeof(err)), STORE_OK,
+	          "check of a store without files runs");
+	CHECK_INT(c.n_problems, N_MSGS + 1, "every file is a problem");
+	CHECK_INT(c.n_kept, STORE_CHECK_MAX, "lines capped");
+	store_check_clear(&c);
+
+	/* A row naming a missing parent (written with foreign keys off). */
+	(void)snprintf(path, sizeof(path), "%s/ticketd.db", dir);
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK, "open db");
+	CHECK_INT(sqlite3_exec(db,
+	                       "INSERT INTO attachments (message_row, idx,"
+	                       " filename, content_type, size) VALUES"
+	                       " (99999, 1, 'x', 'text/plain', 1)",
+	                       NULL, NULL, NULL),
+	          SQLITE_OK, "orphan attachment row");
+	(void)sqlite3_close(db);
+	CHECK_INT(store_check(st, false, &c, err, sizeof(err)), STORE_OK,
+	          "check with an orphan runs");
+	CHECK_INT(c.n_problems, 1, "one foreign key problem");
+	if (c.n_kept == 1)
+		CHECK(strncmp(c.problems[0], "foreign key: attachments row ",
+		              29) == 0 &&
+		          strstr(c.problems[0], "missing messages row") != NULL,
+		      "foreign key line");
+	store_check_clear(&c);
+
+	/* Not inside a batch. */
+	CHECK_INT(store_begin(st, err, sizeof(err)), STORE_OK, "begin");
+	CHECK_INT(store_check(st, false, &c, err, sizeof(err)), STORE_INVALID,
+	          "check inside a batch");
+	CHECK_INT(c.n_kept, 0, "nothing kept on error");
+	CHECK_INT(store_rollback(st, err, sizeof(err)), STORE_OK, "rollback");
+	store_close(&st);
+	rmtree(dir);
+	free(dir);
+}
+
 /* main - run every test. */
 int
 main(void)
@@ -1745,5 +1881,6 @@ main(void)
 	test_queries();
 	test_purge();
 	test_settings();
+	test_store_check();
 	return test_done();
 }
