@@ -1059,23 +1059,40 @@ fail:
 }
 
 /*
- * search_uids - run key; UIDs above last_uid, ascending, unique, at most
- * IMAP_SEARCH_MAX, into *uids_r (NULL when none)
+ * search_uids - UID SEARCH with search_key(last_uid, is_ticketed); UIDs
+ * above last_uid, ascending, unique, at most IMAP_SEARCH_MAX, into *uids_r
+ * (NULL when none).  A search for new mail resets the news first.
  */
 static int
-search_uids(struct imap *imap, struct mailimap_search_key *key,
-            uint32_t last_uid, uint32_t **uids_r, size_t *n_r, char *err,
-            size_t errlen)
+search_uids(struct imap *imap, uint32_t last_uid, bool is_ticketed,
+            uint32_t **uids_r, size_t *n_r, char *err, size_t errlen)
 {
+	struct mailimap_search_key *key;
 	clist *res = NULL;
 	clistiter *it;
 	uint32_t *v = NULL;
 	size_t n = 0;
+	sigset_t old;
 	int r, st = IMAP_OK;
 
+	*uids_r = NULL;
+	*n_r = 0;
+	if (imap->is_dead)
+		return dead(err, errlen);
+	key = search_key(last_uid, is_ticketed);
+	if (key == NULL) {
+		set_err(err, errlen, "IMAP: out of memory");
+		return IMAP_NOMEM;
+	}
+	sig_block(&old);
+	/* what arrives from now on is news for the next wait */
+	if (!is_ticketed)
+		sel_reset(imap);
 	r = mailimap_uid_search(imap->m, NULL, key, &res);
-	if (r != MAILIMAP_NO_ERROR)
-		return fail(imap, r, "search", IMAP_TEMPFAIL, err, errlen);
+	if (r != MAILIMAP_NO_ERROR) {
+		st = fail(imap, r, "search", IMAP_TEMPFAIL, err, errlen);
+		goto out;
+	}
 	ok_log(imap, "search");
 	if (res == NULL || clist_count(res) <= 0)
 		goto out;
@@ -1106,6 +1123,8 @@ out:
 	free(v);
 	if (res != NULL)
 		mailimap_search_result_free(res);
+	mailimap_search_key_free(key);
+	sig_restore(&old);
 	return st;
 }
 
@@ -1114,31 +1133,16 @@ int
 imap_search_new(struct imap *imap, uint32_t last_uid, uint32_t **uids_r,
                 size_t *n_r, char *err, size_t errlen)
 {
-	struct mailimap_search_key *key = NULL;
-	sigset_t old;
 	int st;
 
 	*uids_r = NULL;
 	*n_r = 0;
-	if (imap->is_dead)
-		return dead(err, errlen);
 	if (last_uid == UINT32_MAX)
-		return IMAP_OK;
-	sig_block(&old);
-	key = search_key(last_uid, false);
-	if (key == NULL) {
-		st = IMAP_NOMEM;
-		set_err(err, errlen, "IMAP: out of memory");
-	} else {
-		/* what arrives from now on is news for the next wait */
-		sel_reset(imap);
-		st = search_uids(imap, key, last_uid, uids_r, n_r, err, errlen);
-		mailimap_search_key_free(key);
-	}
+		return imap->is_dead ? dead(err, errlen) : IMAP_OK;
+	st = search_uids(imap, last_uid, false, uids_r, n_r, err, errlen);
 	if (st == IMAP_OK)
 		log_debug("imap action=search last_uid=%u found=%zu", last_uid,
 		          *n_r);
-	sig_restore(&old);
 	return st;
 }
 
@@ -1147,25 +1151,7 @@ int
 imap_search_ticketed(struct imap *imap, uint32_t **uids_r, size_t *n_r,
                      char *err, size_t errlen)
 {
-	struct mailimap_search_key *key;
-	sigset_t old;
-	int st;
-
-	*uids_r = NULL;
-	*n_r = 0;
-	if (imap->is_dead)
-		return dead(err, errlen);
-	sig_block(&old);
-	key = search_key(0, true);
-	if (key == NULL) {
-		st = IMAP_NOMEM;
-		set_err(err, errlen, "IMAP: out of memory");
-	} else {
-		st = search_uids(imap, key, 0, uids_r, n_r, err, errlen);
-		mailimap_search_key_free(key);
-	}
-	sig_restore(&old);
-	return st;
+	return search_uids(imap, 0, true, uids_r, n_r, err, errlen);
 }
 
 /* want_find - the want for uid in sorted ws, or NULL */

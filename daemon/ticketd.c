@@ -293,6 +293,31 @@ do_connect(struct daemon *d)
 	notify_status(d);
 }
 
+/*
+ * move_filed - move filed mail to processed_folder and quarantined mail to
+ * quarantine_folder, each when its folder is set; IMAP status, err filled
+ */
+static int
+move_filed(struct daemon *d, const uint32_t *done, size_t nd,
+           const uint32_t *quar, size_t nq, char *err, size_t errlen)
+{
+	bool left_deleted = false;
+	int rc = IMAP_OK;
+
+	if (nd > 0 && d->cfg->imap_processed_folder[0] != '\0')
+		rc = imap_move(d->imap, done, nd, d->cfg->imap_processed_folder,
+		               &left_deleted, err, errlen);
+	if (rc == IMAP_OK && nq > 0 &&
+	    d->cfg->imap_quarantine_folder[0] != '\0')
+		rc =
+		    imap_move(d->imap, quar, nq, d->cfg->imap_quarantine_folder,
+		              &left_deleted, err, errlen);
+	if (left_deleted)
+		log_warning("imap action=left_deleted reason=\"server has no "
+		            "UIDPLUS; messages stay flagged \\\\Deleted\"");
+	return rc;
+}
+
 /* after_filing - flag and move a filed batch on the server */
 static int
 after_filing(struct daemon *d, struct ingest_item *items, size_t n)
@@ -300,7 +325,7 @@ after_filing(struct daemon *d, struct ingest_item *items, size_t n)
 	uint32_t *done, *quar;
 	size_t nd = 0, nq = 0, i;
 	char err[512], q[LOG_VALUE_MAX + 8];
-	bool seen_only = false, left_deleted = false;
+	bool seen_only = false;
 	int rc = IMAP_OK;
 
 	done = calloc(n, sizeof(*done));
@@ -319,23 +344,17 @@ after_filing(struct daemon *d, struct ingest_item *items, size_t n)
 	rc = imap_flag(d->imap, done, nd, &seen_only, err, sizeof(err));
 	if (rc == IMAP_OK && nq > 0)
 		rc = imap_flag(d->imap, quar, nq, &seen_only, err, sizeof(err));
-	if (rc == IMAP_OK && nd > 0 && d->cfg->imap_processed_folder[0] != '\0')
-		rc = imap_move(d->imap, done, nd, d->cfg->imap_processed_folder,
-		               &left_deleted, err, sizeof(err));
-	if (rc == IMAP_OK && nq > 0 &&
-	    d->cfg->imap_quarantine_folder[0] != '\0')
-		rc =
-		    imap_move(d->imap, quar, nq, d->cfg->imap_quarantine_folder,
-		              &left_deleted, err, sizeof(err));
+	if (rc == IMAP_OK)
+		if (d->cfg->imap_quarantine_folder[0] == '\0')
+			nq = 0; /* they stay where they are: count only what
+			           moves */
+	rc = move_filed(d, done, nd, quar, nq, err, sizeof(err));
 	if (rc != IMAP_OK)
 		log_err("imap action=flag_failed messages=%zu error=%s", n,
 		        log_quote(err, q, sizeof(q)));
 	else
 		log_debug("imap action=flagged messages=%zu quarantined=%zu",
 		          nd, nq);
-	if (left_deleted)
-		log_warning("imap action=left_deleted reason=\"server has no "
-		            "UIDPLUS; messages stay flagged \\\\Deleted\"");
 	free(done);
 	free(quar);
 	return rc;
@@ -458,11 +477,9 @@ batch_finish(struct daemon *d, struct batch *b, struct batch *then,
 static int
 move_leftovers(struct daemon *d, uint32_t uidvalidity)
 {
-	const char *qf = d->cfg->imap_quarantine_folder;
 	uint32_t *uids = NULL, *done = NULL, *quar = NULL;
 	size_t n = 0, nd = 0, nq = 0, i;
 	char err[512], q[LOG_VALUE_MAX + 8];
-	bool left_deleted = false;
 	int *outcomes = NULL;
 	int rc;
 
@@ -501,18 +518,13 @@ move_leftovers(struct daemon *d, uint32_t uidvalidity)
 		else
 			done[nd++] = uids[i];
 	}
-	if (qf[0] == '\0')
-		nq = 0;
-	if (nd > 0)
-		rc = imap_move(d->imap, done, nd, d->cfg->imap_processed_folder,
-		               &left_deleted, err, sizeof(err));
-	if (rc == IMAP_OK && nq > 0)
-		rc = imap_move(d->imap, quar, nq, qf, &left_deleted, err,
-		               sizeof(err));
+	if (d->cfg->imap_quarantine_folder[0] == '\0')
+		nq = 0; /* they stay where they are: count only what moves */
+	rc = move_filed(d, done, nd, quar, nq, err, sizeof(err));
 	if (rc != IMAP_OK)
-		log_err("imap action=flag_failed messages=%zu error=%s",
-		        nd + nq, log_quote(err, q, sizeof(q)));
-	else if (nd + nq > 0)
+		log_err("imap action=flag_failed messages=%zu error=%s", n,
+		        log_quote(err, q, sizeof(q)));
+	else
 		log_notice("imap action=moved_leftovers messages=%zu "
 		           "quarantined=%zu",
 		           nd, nq);

@@ -425,24 +425,15 @@ join_refs(struct file_ctx *c)
 	return 0;
 }
 
-/* put_blob - blob_put, or blob_stage inside a batch (synced at commit). */
+/* put_blob - stage the blob (synced at store_commit) or write it durably
+   now; staged in a batch, and always by store_prepare. */
 static int
-put_blob(struct store *st, const char *base, const char *hex, const void *p,
-         size_t len, char *err, size_t errlen)
-{
-	if (st->in_batch)
-		return blob_stage(&st->staged, base, hex, p, len, err, errlen);
-	return blob_put(base, hex, p, len, err, errlen);
-}
-
-/* put_blob_as - stage the blob (is_staged) or put_blob it. */
-static int
-put_blob_as(struct store *st, bool is_staged, const char *base, const char *hex,
-            const void *p, size_t len, char *err, size_t errlen)
+put_blob(struct store *st, bool is_staged, const char *base, const char *hex,
+         const void *p, size_t len, char *err, size_t errlen)
 {
 	if (is_staged)
 		return blob_stage(&st->staged, base, hex, p, len, err, errlen);
-	return put_blob(st, base, hex, p, len, err, errlen);
+	return blob_put(base, hex, p, len, err, errlen);
 }
 
 /* prep_fill - hash the raw message and attachments, check the caller's
@@ -491,16 +482,16 @@ prep_fill(struct store *st, const struct store_msg *m, bool is_staged,
 			return STORE_INVALID;
 		}
 	}
-	status = put_blob_as(st, is_staged, st->raw_dir, p->raw_hex, m->raw,
-	                     m->raw_len, err, errlen);
+	status = put_blob(st, is_staged, st->raw_dir, p->raw_hex, m->raw,
+	                  m->raw_len, err, errlen);
 	for (i = 0; status == STORE_OK && i < m->n_attachments; i++) {
 		const struct store_attachment_in *a = &m->attachments[i];
 
 		if (a->skipped == NULL)
-			status = put_blob_as(st, is_staged, st->att_dir,
-			                     p->att_hex[i],
-			                     a->data != NULL ? a->data : "",
-			                     a->size, err, errlen);
+			status =
+			    put_blob(st, is_staged, st->att_dir, p->att_hex[i],
+			             a->data != NULL ? a->data : "", a->size,
+			             err, errlen);
 	}
 	if (status != STORE_OK)
 		return status;
@@ -542,17 +533,17 @@ recheck_blobs(struct store *st, struct file_ctx *c, char *err, size_t errlen)
 	int status = STORE_OK;
 
 	if (blob_exists(st->raw_dir, c->p->raw_hex, m->raw_len) != 1)
-		status = put_blob(st, st->raw_dir, c->p->raw_hex, m->raw,
-		                  m->raw_len, err, errlen);
+		status = put_blob(st, st->in_batch, st->raw_dir, c->p->raw_hex,
+		                  m->raw, m->raw_len, err, errlen);
 	for (i = 0; status == STORE_OK && i < m->n_attachments; i++) {
 		const struct store_attachment_in *a = &m->attachments[i];
 
 		if (a->skipped != NULL ||
 		    blob_exists(st->att_dir, c->p->att_hex[i], a->size) == 1)
 			continue;
-		status = put_blob(st, st->att_dir, c->p->att_hex[i],
-		                  a->data != NULL ? a->data : "", a->size, err,
-		                  errlen);
+		status = put_blob(
+		    st, st->in_batch, st->att_dir, c->p->att_hex[i],
+		    a->data != NULL ? a->data : "", a->size, err, errlen);
 	}
 	return status;
 }

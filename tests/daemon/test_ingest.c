@@ -441,6 +441,32 @@ out:
 	env_close(&e);
 }
 
+/*
+ * start_b_then_a - start job B, give its child time enough to file
+ * everything were it not gated, start job A, wait again; false (nothing
+ * left running) when a start failed
+ */
+static bool
+start_b_then_a(struct env *e, struct batch *b, struct ingest_job *jb,
+               struct batch *a, struct ingest_job *ja, const char *what)
+{
+	char err[256] = "", msg[64];
+
+	ingest_job_init(jb, e->cfg, e->parser, "INBOX", 1, b->items, b->n);
+	ingest_job_init(ja, e->cfg, e->parser, "INBOX", 1, a->items, a->n);
+	(void)snprintf(msg, sizeof(msg), "%s: start B", what);
+	if (!CHECK_INT(ingest_start(jb, err, sizeof(err)), INGEST_OK, msg))
+		return false;
+	sleep_ms(GATE_WAIT_MS);
+	(void)snprintf(msg, sizeof(msg), "%s: start A", what);
+	if (!CHECK_INT(ingest_start(ja, err, sizeof(err)), INGEST_OK, msg)) {
+		ingest_abort(jb);
+		return false;
+	}
+	sleep_ms(GATE_WAIT_MS);
+	return true;
+}
+
 /* test_gate_order - B started first still files after A */
 static void
 test_gate_order(void)
@@ -456,19 +482,8 @@ test_gate_order(void)
 		goto out;
 	batch_make(&b, 3, 0, 0);
 	batch_make(&a, 3, 0, 0);
-	ingest_job_init(&jb, e.cfg, e.parser, "INBOX", 1, b.items, b.n);
-	ingest_job_init(&ja, e.cfg, e.parser, "INBOX", 1, a.items, a.n);
-	if (!CHECK_INT(ingest_start(&jb, err, sizeof(err)), INGEST_OK,
-	               "gate: start B"))
+	if (!start_b_then_a(&e, &b, &jb, &a, &ja, "gate"))
 		goto out;
-	/* time enough for B's child to file everything, were it not gated */
-	sleep_ms(GATE_WAIT_MS);
-	if (!CHECK_INT(ingest_start(&ja, err, sizeof(err)), INGEST_OK,
-	               "gate: start A")) {
-		ingest_abort(&jb);
-		goto out;
-	}
-	sleep_ms(GATE_WAIT_MS);
 	if (stats_of(&e, &s))
 		CHECK_INT(s.messages, 0, "gate: nothing filed before the go");
 	rc = ingest_finish(&ja, e.store, err, sizeof(err));
@@ -573,18 +588,8 @@ test_crash_while_waiting(void)
 		goto out;
 	batch_make(&b, 2, 0, 0);
 	batch_make(&a, 3, 2, 0);
-	ingest_job_init(&jb, e.cfg, e.parser, "INBOX", 1, b.items, b.n);
-	ingest_job_init(&ja, e.cfg, e.parser, "INBOX", 1, a.items, a.n);
-	if (!CHECK_INT(ingest_start(&jb, err, sizeof(err)), INGEST_OK,
-	               "wait: start B"))
+	if (!start_b_then_a(&e, &b, &jb, &a, &ja, "wait"))
 		goto out;
-	sleep_ms(GATE_WAIT_MS);
-	if (!CHECK_INT(ingest_start(&ja, err, sizeof(err)), INGEST_OK,
-	               "wait: start A")) {
-		ingest_abort(&jb);
-		goto out;
-	}
-	sleep_ms(GATE_WAIT_MS);
 	logf = capture_begin(&logbuf, &loglen);
 	rc = ingest_finish(&ja, e.store, err, sizeof(err));
 	capture_end(logf);
