@@ -345,10 +345,7 @@ after_filing(struct daemon *d, struct ingest_item *items, size_t n)
 	if (rc == IMAP_OK && nq > 0)
 		rc = imap_flag(d->imap, quar, nq, &seen_only, err, sizeof(err));
 	if (rc == IMAP_OK)
-		if (d->cfg->imap_quarantine_folder[0] == '\0')
-			nq = 0; /* they stay where they are: count only what
-			           moves */
-	rc = move_filed(d, done, nd, quar, nq, err, sizeof(err));
+		rc = move_filed(d, done, nd, quar, nq, err, sizeof(err));
 	if (rc != IMAP_OK)
 		log_err("imap action=flag_failed messages=%zu error=%s", n,
 		        log_quote(err, q, sizeof(q)));
