@@ -19,14 +19,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/ticketd-docs.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL - $1${2:+: $2}"
-}
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 for p in "$B/ticketd" "$B/ticketctl"; do
 	if [ ! -x "$p" ]; then

@@ -18,14 +18,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/ticketd-install.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL - $1${2:+: $2}"
-}
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 check() {
 	name=$1
 	shift

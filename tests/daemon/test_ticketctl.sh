@@ -46,11 +46,8 @@ from = Support <support@example.com>
 state_dir = $T/state
 EOF
 
-# ok NAME / bad NAME [DETAIL] - count a check
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 bad() {
 	fail=$((fail + 1))
 	echo "FAIL - $1${2:+: $2}"

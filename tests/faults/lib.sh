@@ -36,22 +36,8 @@ CONF=$D/ticketd.conf
 LOG=$D/ticketd.log
 STATE=$D/state
 
-# ok NAME / bad NAME [DETAIL] - count one check
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL - $1${2:+: $2}"
-}
-
-# check NAME CMD... - one check from a command's status
-check() {
-	faults__name=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$faults__name"; else bad "$faults__name"; fi
-}
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 # figure TEXT - remember a figure for the summary
 figure() {

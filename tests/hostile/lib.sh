@@ -37,22 +37,8 @@ trap h_cleanup EXIT
 trap 'fail=$((fail + 1)); echo "FAIL - interrupted"
 echo "$pass passed, $fail failed"; exit 1' INT TERM HUP
 
-# ok NAME / bad NAME [WHY] - count one check
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL - $1${2:+: $2}"
-}
-
-# check NAME CMD... - ok when CMD succeeds
-check() {
-	h__name=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$h__name"; else bad "$h__name"; fi
-}
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 # h_done - the summary line and the exit status
 h_done() {

@@ -42,17 +42,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'fail=$((fail + 1)); exit 1' INT TERM HUP
 
-# ok NAME - count a passed check
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
-
-# bad NAME [DETAIL] - count a failed check
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL - $1${2:+: $2}"
-}
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 # expect_out NAME WANT CMD... - the command must succeed and print WANT
 expect_out() {
@@ -256,7 +247,6 @@ FIVE = FIVE[:400000]
 SIX = b"Subject: six\r\n\r\n" + b"x" * 102 + b"\r\n"
 assert len(SIX) == 120
 
-
 def serve(c):
     f = c.makefile("rb")
     if mode == "silent":
@@ -332,7 +322,6 @@ def serve(c):
             out = b"%s BAD unknown\r\n" % tag
         c.sendall(out)
 
-
 def main():
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -344,7 +333,6 @@ def main():
     while True:
         c, _ = srv.accept()
         threading.Thread(target=serve, args=(c,), daemon=True).start()
-
 
 main()
 EOF

@@ -41,19 +41,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'fail=$((fail + 1)); exit 1' INT TERM
 
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL - $1${2:+: $2}"
-}
-check() {
-	name=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi
-}
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 # wait_for SECONDS CMD... - poll until CMD succeeds
 wait_for() {

@@ -35,17 +35,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'fail=$((fail + 1)); exit 1' INT TERM
 
-# ok NAME - count a passed check
-ok() {
-	pass=$((pass + 1))
-	echo "ok - $1"
-}
-
-# bad NAME [DETAIL] - count a failed check
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL - $1${2:+: $2}"
-}
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 # finish - print the summary and exit with its status
 finish() {
